@@ -1,0 +1,153 @@
+import "reflect-metadata";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { pathToFileURL } from "node:url";
+import type { Express } from "express";
+import { accountEntities } from "./accounts/account-entities.js";
+import { AccountsService } from "./accounts/accounts-service.js";
+import { ConfigError, loadConfig, resolveSecretKey, type Config } from "./config.js";
+import { openDatabase, type Database } from "./db/database.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { createApp } from "./web/app.js";
+import { createSessions } from "./web/session.js";
+
+/**
+ * The composition root: config → database → services → HTTP + socket.io + scheduler. It is the only
+ * module that knows every capability; nothing else constructs its own dependencies, so tests swap
+ * the clock, the Sentry client or the database here.
+ */
+
+export const allEntities = [...accountEntities];
+
+export interface Services {
+  accounts: AccountsService;
+}
+
+export function createServices(deps: { db: Database }): Services {
+  return {
+    accounts: new AccountsService(deps.db.dataSource),
+  };
+}
+
+export interface StartOptions {
+  config: Config;
+  /** An already open database (tests share one per run); otherwise opened from config. */
+  db?: Database;
+  logger?: Logger;
+  loginLimit?: { windowMs: number; limit: number };
+}
+
+export interface RunningAftershock {
+  readonly app: Express;
+  readonly server: http.Server;
+  readonly url: string;
+  readonly services: Services;
+  readonly db: Database;
+  readonly metrics: Metrics;
+  /** Graceful: stop taking requests, let in-flight ones finish, stop jobs, close the database if we opened it. */
+  close(): Promise<void>;
+}
+
+export async function startAftershock(options: StartOptions): Promise<RunningAftershock> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const secretKey = await resolveSecretKey(config);
+  const ownsDb = !options.db;
+  const db = options.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, entities: allEntities }));
+  try {
+    const applied = await db.runMigrations();
+    if (applied.length) logger.info({ applied }, "migrations applied");
+  } catch (error) {
+    if (ownsDb) await db.close();
+    throw error;
+  }
+  const metrics = createMetrics();
+  const services = createServices({ db });
+  if (config.init) {
+    const { created } = await services.accounts.bootstrap(config.init);
+    if (created) logger.info({ organization: config.init.orgName }, "bootstrap organization created");
+  }
+
+  let shuttingDown = false;
+  const sessions = createSessions({
+    pool: db.pool,
+    secretKey,
+    secureCookies: config.publicUrl.startsWith("https:") && config.trustProxy !== false,
+  });
+  const app = createApp({
+    config,
+    logger,
+    metrics,
+    db,
+    sessionMiddleware: sessions.middleware,
+    accounts: services.accounts,
+    isShuttingDown: () => shuttingDown,
+    loginLimit: options.loginLimit,
+  });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      shuttingDown = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      sessions.close();
+      if (ownsDb) await db.close();
+    })();
+    return closing;
+  };
+  return { app, server, url, services, db, metrics, close };
+}
+
+async function runFromCommandLine(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) console.error(`Configuration error: ${problem}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const running = await startAftershock({ config, logger });
+  logger.info(
+    { url: config.publicUrl, port: config.port, database: running.db.mode },
+    `Aftershock is listening on ${config.publicUrl} (${running.db.mode} PostgreSQL)`,
+  );
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, "shutting down");
+    const force = setTimeout(() => process.exit(1), 25_000).unref();
+    running
+      .close()
+      .then(() => {
+        clearTimeout(force);
+        process.exit(0);
+      })
+      .catch((error) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      });
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("unhandledRejection", (reason) => logger.error({ err: reason }, "unhandled promise rejection"));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  runFromCommandLine().catch((error) => {
+    console.error(`Aftershock failed to start: ${(error as Error).message}`);
+    process.exit(1);
+  });
+}
