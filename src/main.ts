@@ -9,6 +9,11 @@ import { ConfigError, loadConfig, resolveSecretKey, type Config } from "./config
 import { openDatabase, type Database } from "./db/database.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { DomainEvents } from "./domain-events.js";
+import { SecretBox } from "./secret-box.js";
+import { SentryClient, type SentryClientOptions } from "./sentry/sentry-client.js";
+import { SentryConnectionEntity } from "./sentry/sentry-connection-entity.js";
+import { SentryConnectionService } from "./sentry/sentry-connection-service.js";
 import { createApp } from "./web/app.js";
 import { createSessions } from "./web/session.js";
 
@@ -18,15 +23,49 @@ import { createSessions } from "./web/session.js";
  * the clock, the Sentry client or the database here.
  */
 
-export const allEntities = [...accountEntities];
+export const allEntities = [...accountEntities, SentryConnectionEntity];
 
 export interface Services {
   accounts: AccountsService;
+  sentry: SentryConnectionService;
+  events: DomainEvents;
 }
 
-export function createServices(deps: { db: Database }): Services {
+export interface ServiceOverrides {
+  /** Tests point the Sentry client at their simulator with short timeouts and retries. */
+  sentryClientOptions?: Partial<SentryClientOptions>;
+  now?: () => number;
+}
+
+export function createServices(deps: {
+  db: Database;
+  config: Config;
+  secretKey: string;
+  logger: Logger;
+  metrics: Metrics;
+  overrides?: ServiceOverrides;
+}): Services {
+  const { db, config, logger, metrics, overrides = {} } = deps;
+  const events = new DomainEvents();
+  const sentry = new SentryConnectionService({
+    dataSource: db.dataSource,
+    secretBox: new SecretBox(deps.secretKey),
+    defaultBaseUrl: config.sentryUrl,
+    oauth: config.sentryOAuth,
+    events,
+    logger,
+    now: overrides.now,
+    createClient: (options) =>
+      new SentryClient({
+        ...options,
+        onRequest: (event) => metrics.sentryRequests.inc({ endpoint: event.endpoint, outcome: event.outcome }),
+        ...overrides.sentryClientOptions,
+      }),
+  });
   return {
-    accounts: new AccountsService(deps.db.dataSource),
+    accounts: new AccountsService(db.dataSource),
+    sentry,
+    events,
   };
 }
 
@@ -36,6 +75,7 @@ export interface StartOptions {
   db?: Database;
   logger?: Logger;
   loginLimit?: { windowMs: number; limit: number };
+  overrides?: ServiceOverrides;
 }
 
 export interface RunningAftershock {
@@ -63,7 +103,7 @@ export async function startAftershock(options: StartOptions): Promise<RunningAft
     throw error;
   }
   const metrics = createMetrics();
-  const services = createServices({ db });
+  const services = createServices({ db, config, secretKey, logger, metrics, overrides: options.overrides });
   if (config.init) {
     const { created } = await services.accounts.bootstrap(config.init);
     if (created) logger.info({ organization: config.init.orgName }, "bootstrap organization created");
@@ -82,6 +122,7 @@ export async function startAftershock(options: StartOptions): Promise<RunningAft
     db,
     sessionMiddleware: sessions.middleware,
     accounts: services.accounts,
+    sentry: services.sentry,
     isShuttingDown: () => shuttingDown,
     loginLimit: options.loginLimit,
   });

@@ -18,6 +18,8 @@ import { errorHandler, notFoundHandler } from "./error-handler.js";
 import { healthRoutes } from "./health-routes.js";
 import { helpers } from "./helpers/index.js";
 import { takeFlash } from "./request-context.js";
+import type { SentryConnectionService } from "../sentry/sentry-connection-service.js";
+import { sentryApiRoutes, sentryPageRoutes } from "./sentry-routes.js";
 
 export interface WebDeps {
   config: Config;
@@ -26,6 +28,7 @@ export interface WebDeps {
   db: Database;
   sessionMiddleware: RequestHandler;
   accounts: AccountsService;
+  sentry: SentryConnectionService;
   isShuttingDown: () => boolean;
   /** Tests lower or raise it; the default slows password guessing to a crawl. */
   loginLimit?: LoginLimit;
@@ -136,6 +139,7 @@ export function createApp(deps: WebDeps): Express {
   const tokenApi = express.Router();
   tokenApi.use(requireApiToken(deps.accounts));
   tokenApi.use(accountApiRoutes({ accounts: deps.accounts }));
+  tokenApi.use(sentryApiRoutes({ sentry: deps.sentry }));
   app.use("/api", tokenApi);
   app.use("/api", notFoundHandler());
 
@@ -154,6 +158,7 @@ export function createApp(deps: WebDeps): Express {
     next();
   });
   app.use(accountPageRoutes({ accounts: deps.accounts, loginLimit: deps.loginLimit ?? { windowMs: 15 * 60_000, limit: 20 } }));
+  app.use(sentryPageRoutes({ sentry: deps.sentry, config }));
 
   // 9. Nothing matched: 404 page; then the one error handler.
   app.use(notFoundHandler());

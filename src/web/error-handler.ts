@@ -1,6 +1,9 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from "express";
 import type { Logger } from "../logger.js";
 import { AppError, NotFoundError, PayloadTooLargeError, ValidationError } from "../errors.js";
+import { SentryNotConnectedError } from "../sentry/sentry-directory.js";
+import { SentryError } from "../sentry/sentry-errors.js";
+import { SentryConnectError } from "../sentry/sentry-connection-service.js";
 import { escapeHtml } from "./helpers/escape-html.js";
 
 /** Requests answered with JSON errors: the API and anything that asked for JSON. */
@@ -11,6 +14,16 @@ export function wantsJson(req: Request): boolean {
 /** Errors from body parsers and other libraries become AppErrors with a message that says what to fix. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  if (error instanceof SentryConnectError) {
+    return error.status === 400
+      ? new ValidationError(error.message, [{ field: error.field, message: error.message }])
+      : new AppError(422, "validation_failed", error.message, [{ field: error.field, message: error.message, choices: error.choices }]);
+  }
+  if (error instanceof SentryNotConnectedError) return new AppError(409, "sentry_not_connected", error.message);
+  if (error instanceof SentryError) {
+    // Sentry's trouble is not a bug of ours: say what Sentry answered, as a gateway would.
+    return new AppError(error.kind === "unavailable" ? 503 : 502, "sentry_error", `Sentry: ${error.message}`);
+  }
   const e = error as { type?: string; status?: number; statusCode?: number; code?: string; message?: string };
   if (e?.type === "entity.too.large") return new PayloadTooLargeError("The request body is larger than 64 KiB.");
   if (e?.type === "entity.parse.failed") return new ValidationError("The request body is not valid JSON.");
