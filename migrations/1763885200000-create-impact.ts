@@ -19,6 +19,8 @@ export class CreateImpact1763885200000 implements MigrationInterface {
         lease_owner text,
         lease_expires_at timestamptz,
         last_polled_at timestamptz,
+        -- New issues are asked for less often than counts, to keep Sentry calls to one per series per tick.
+        issues_polled_at timestamptz,
         last_error text,
         created_at timestamptz NOT NULL DEFAULT now(),
         UNIQUE (organization_id, sentry_project_id, sentry_environment)
@@ -49,6 +51,8 @@ export class CreateImpact1763885200000 implements MigrationInterface {
         impact_source_id uuid NOT NULL REFERENCES impact_sources(id) ON DELETE CASCADE,
         organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
         project_id uuid NOT NULL,
+        project_slug text NOT NULL,
+        environment text NOT NULL,
         deploy_at timestamptz NOT NULL,
         after_ends_at timestamptz,
         health text NOT NULL DEFAULT 'pending',
