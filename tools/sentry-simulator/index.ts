@@ -1,0 +1,2 @@
+export * from "./sentry-simulator.js";
+export type { ErrorStreamConfig, TimeInput } from "./error-stream.js";
