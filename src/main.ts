@@ -14,6 +14,8 @@ import { SecretBox } from "./secret-box.js";
 import { SentryClient, type SentryClientOptions } from "./sentry/sentry-client.js";
 import { SentryConnectionEntity } from "./sentry/sentry-connection-entity.js";
 import { SentryConnectionService } from "./sentry/sentry-connection-service.js";
+import { projectEntities } from "./projects/project-entities.js";
+import { ProjectsService } from "./projects/projects-service.js";
 import { createApp } from "./web/app.js";
 import { createSessions } from "./web/session.js";
 
@@ -23,12 +25,13 @@ import { createSessions } from "./web/session.js";
  * the clock, the Sentry client or the database here.
  */
 
-export const allEntities = [...accountEntities, SentryConnectionEntity];
+export const allEntities = [...accountEntities, SentryConnectionEntity, ...projectEntities];
 
 export interface Services {
   accounts: AccountsService;
   sentry: SentryConnectionService;
   events: DomainEvents;
+  projects: ProjectsService;
 }
 
 export interface ServiceOverrides {
@@ -62,10 +65,14 @@ export function createServices(deps: {
         ...overrides.sentryClientOptions,
       }),
   });
+  // The Add impact dropdown reads the organization's Sentry through the connection (a SentryDirectory).
+  const projects = new ProjectsService(db.dataSource, sentry);
+  sentry.onDisconnect("Impact sources' Sentry mappings", (tx, organizationId) => projects.clearSentryMappings(tx, organizationId));
   return {
     accounts: new AccountsService(db.dataSource),
     sentry,
     events,
+    projects,
   };
 }
 
@@ -123,6 +130,7 @@ export async function startAftershock(options: StartOptions): Promise<RunningAft
     sessionMiddleware: sessions.middleware,
     accounts: services.accounts,
     sentry: services.sentry,
+    projects: services.projects,
     isShuttingDown: () => shuttingDown,
     loginLimit: options.loginLimit,
   });

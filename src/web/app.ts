@@ -20,6 +20,9 @@ import { helpers } from "./helpers/index.js";
 import { takeFlash } from "./request-context.js";
 import type { SentryConnectionService } from "../sentry/sentry-connection-service.js";
 import { sentryApiRoutes, sentryPageRoutes } from "./sentry-routes.js";
+import type { ProjectsService } from "../projects/projects-service.js";
+import { projectApiRoutes } from "./project-api-routes.js";
+import { projectPageRoutes } from "./project-routes.js";
 
 export interface WebDeps {
   config: Config;
@@ -29,6 +32,7 @@ export interface WebDeps {
   sessionMiddleware: RequestHandler;
   accounts: AccountsService;
   sentry: SentryConnectionService;
+  projects: ProjectsService;
   isShuttingDown: () => boolean;
   /** Tests lower or raise it; the default slows password guessing to a crawl. */
   loginLimit?: LoginLimit;
@@ -140,6 +144,7 @@ export function createApp(deps: WebDeps): Express {
   tokenApi.use(requireApiToken(deps.accounts));
   tokenApi.use(accountApiRoutes({ accounts: deps.accounts }));
   tokenApi.use(sentryApiRoutes({ sentry: deps.sentry }));
+  tokenApi.use(projectApiRoutes({ projects: deps.projects }));
   app.use("/api", tokenApi);
   app.use("/api", notFoundHandler());
 
@@ -159,6 +164,7 @@ export function createApp(deps: WebDeps): Express {
   });
   app.use(accountPageRoutes({ accounts: deps.accounts, loginLimit: deps.loginLimit ?? { windowMs: 15 * 60_000, limit: 20 } }));
   app.use(sentryPageRoutes({ sentry: deps.sentry, config }));
+  app.use(projectPageRoutes({ projects: deps.projects }));
 
   // 9. Nothing matched: 404 page; then the one error handler.
   app.use(notFoundHandler());
