@@ -121,7 +121,7 @@ export function sentryPageRoutes(deps: { sentry: SentryConnectionService; config
           if (error || !result) {
             const reason = typeof req.query.error === "string" ? `Sentry said: ${req.query.error}` : (info?.message ?? (error as Error)?.message ?? "unknown error");
             flash(req, "error", `Connecting Sentry failed (${reason}). Nothing was saved; try again.`);
-            res.status(303).redirect("/integrations");
+            res.redirect(303, "/integrations");
             return;
           }
           const principal = principalOf(req);

@@ -1,7 +1,7 @@
 import supertest from "supertest";
 import { loadConfig, type Config } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
-import { startAftershock, type RunningAftershock } from "../../src/main.js";
+import { startAftershock, type RunningAftershock, type ServiceOverrides } from "../../src/main.js";
 import { resetDatabase, testDatabase } from "./test-database.js";
 
 export const TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-aes";
@@ -13,7 +13,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 /** The real server on port 0 against the shared, freshly reset test database. */
 export async function startTestApp(
-  options: { env?: Record<string, string>; reset?: boolean; loginLimit?: { windowMs: number; limit: number } } = {},
+  options: { env?: Record<string, string>; reset?: boolean; loginLimit?: { windowMs: number; limit: number }; overrides?: ServiceOverrides } = {},
 ): Promise<RunningAftershock> {
   if (options.reset !== false) await resetDatabase();
   const config = testConfig(options.env);
@@ -22,6 +22,7 @@ export async function startTestApp(
     db: await testDatabase(),
     logger: createLogger(config.logLevel),
     loginLimit: options.loginLimit ?? { windowMs: 60_000, limit: 1000 },
+    overrides: options.overrides,
   });
 }
 
