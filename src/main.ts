@@ -16,6 +16,8 @@ import { SentryConnectionEntity } from "./sentry/sentry-connection-entity.js";
 import { SentryConnectionService } from "./sentry/sentry-connection-service.js";
 import { projectEntities } from "./projects/project-entities.js";
 import { ProjectsService } from "./projects/projects-service.js";
+import { deployEntities } from "./deploys/deploy-entities.js";
+import { DeploysService } from "./deploys/deploys-service.js";
 import { createApp } from "./web/app.js";
 import { createSessions } from "./web/session.js";
 
@@ -25,13 +27,14 @@ import { createSessions } from "./web/session.js";
  * the clock, the Sentry client or the database here.
  */
 
-export const allEntities = [...accountEntities, SentryConnectionEntity, ...projectEntities];
+export const allEntities = [...accountEntities, SentryConnectionEntity, ...projectEntities, ...deployEntities];
 
 export interface Services {
   accounts: AccountsService;
   sentry: SentryConnectionService;
   events: DomainEvents;
   projects: ProjectsService;
+  deploys: DeploysService;
 }
 
 export interface ServiceOverrides {
@@ -68,11 +71,14 @@ export function createServices(deps: {
   // The Add impact dropdown reads the organization's Sentry through the connection (a SentryDirectory).
   const projects = new ProjectsService(db.dataSource, sentry);
   sentry.onDisconnect("Impact sources' Sentry mappings", (tx, organizationId) => projects.clearSentryMappings(tx, organizationId));
+  // Impacts start as "no impact sources yet" (pending); the impact engine plugs its reader in.
+  const deploys = new DeploysService({ dataSource: db.dataSource, projects, events, secretKey: deps.secretKey, now: overrides.now });
   return {
     accounts: new AccountsService(db.dataSource),
     sentry,
     events,
     projects,
+    deploys,
   };
 }
 
@@ -131,6 +137,7 @@ export async function startAftershock(options: StartOptions): Promise<RunningAft
     accounts: services.accounts,
     sentry: services.sentry,
     projects: services.projects,
+    deploys: services.deploys,
     isShuttingDown: () => shuttingDown,
     loginLimit: options.loginLimit,
   });

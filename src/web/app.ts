@@ -23,6 +23,10 @@ import { sentryApiRoutes, sentryPageRoutes } from "./sentry-routes.js";
 import type { ProjectsService } from "../projects/projects-service.js";
 import { projectApiRoutes } from "./project-api-routes.js";
 import { projectPageRoutes } from "./project-routes.js";
+import type { DeploysService } from "../deploys/deploys-service.js";
+import { deployApiRoutes } from "./deploy-api-routes.js";
+import { deployPageRoutes } from "./deploy-page-routes.js";
+import { SLEUTH_PATH_PREFIX, deployWebhookRoutes, sentryShapedDeployRoutes, sleuthPlainTextErrors } from "./deploy-webhook-routes.js";
 
 export interface WebDeps {
   config: Config;
@@ -33,6 +37,7 @@ export interface WebDeps {
   accounts: AccountsService;
   sentry: SentryConnectionService;
   projects: ProjectsService;
+  deploys: DeploysService;
   isShuttingDown: () => boolean;
   /** Tests lower or raise it; the default slows password guessing to a crawl. */
   loginLimit?: LoginLimit;
@@ -138,13 +143,19 @@ export function createApp(deps: WebDeps): Express {
     },
   });
   app.use("/api", apiLimiter);
+  // Sleuth's clients read plain text, errors included: marked before the parsers can refuse a body.
+  app.use(SLEUTH_PATH_PREFIX, sleuthPlainTextErrors);
   app.use("/api", express.json({ limit: BODY_LIMIT, verify: keepRawBody, type: ["application/json", "application/*+json"] }));
   app.use("/api", express.urlencoded({ extended: true, limit: BODY_LIMIT, verify: keepRawBody }));
+  // Webhooks with their own authentication (Sleuth API key, GitHub signature), before the bearer router.
+  app.use("/api", deployWebhookRoutes({ deploys: deps.deploys, accounts: deps.accounts }));
   const tokenApi = express.Router();
   tokenApi.use(requireApiToken(deps.accounts));
   tokenApi.use(accountApiRoutes({ accounts: deps.accounts }));
   tokenApi.use(sentryApiRoutes({ sentry: deps.sentry }));
   tokenApi.use(projectApiRoutes({ projects: deps.projects }));
+  tokenApi.use(deployApiRoutes({ deploys: deps.deploys }));
+  tokenApi.use(sentryShapedDeployRoutes({ deploys: deps.deploys }));
   app.use("/api", tokenApi);
   app.use("/api", notFoundHandler());
 
@@ -165,6 +176,7 @@ export function createApp(deps: WebDeps): Express {
   app.use(accountPageRoutes({ accounts: deps.accounts, loginLimit: deps.loginLimit ?? { windowMs: 15 * 60_000, limit: 20 } }));
   app.use(sentryPageRoutes({ sentry: deps.sentry, config }));
   app.use(projectPageRoutes({ projects: deps.projects }));
+  app.use(deployPageRoutes({ deploys: deps.deploys, publicUrl: config.publicUrl }));
 
   // 9. Nothing matched: 404 page; then the one error handler.
   app.use(notFoundHandler());
