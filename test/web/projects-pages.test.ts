@@ -201,7 +201,9 @@ describe("projects pages", () => {
       const radios = $("#add-impact input[type=radio][name=sensitivity]");
       expect(radios.map((_, r) => $(r).val()).get()).to.deep.equal(["low", "medium", "high"]);
       expect($("#add-impact input[name=sensitivity][value=medium]").is("[checked]")).to.equal(true);
-      radios.each((_, r) => expect($(r).parent().find(".muted").text().length).to.be.greaterThan(20));
+      radios.each((_, r) => {
+        expect($(r).parent().find(".muted").text().length).to.be.greaterThan(20);
+      });
       expect($("#add-impact input[name=name]").attr("placeholder")).to.contain("·");
       expect($("script[src='/assets/impact-source-picker.js']")).to.have.length(1);
     });
