@@ -5,11 +5,13 @@
  * default concurrency.
  *
  * - Concurrency: a semaphore whose size is `min(maxConcurrent, X-Sentry-Rate-Limit-ConcurrentLimit)`.
- *   Until the first answer has been seen it admits one request at a time ("slow start"), so the
- *   first burst of a fresh client cannot exceed a limit it has not learnt yet.
+ * - Slow start: until an endpoint key has answered once, only one request to it is in flight, so
+ *   the first burst of a fresh client cannot overrun limits it has not learnt yet.
  * - Window: per endpoint key, the last `-Remaining`/`-Reset` seen, decremented locally for every
  *   request sent, so a burst of queued calls does not overrun a window that is nearly spent.
- *   At 0 remaining, nothing is sent for that endpoint before the reset time.
+ *   At 0 remaining, nothing is sent for that endpoint before the reset time. When the window
+ *   has passed, a new one with `-Limit` requests is assumed (for at most a second, until an
+ *   answer tells its real end), so a long queue does not rush out all at once either.
  * - 429: `blockUntil(key, time)` holds every request to that endpoint until then.
  */
 export interface RequestGateOptions {
@@ -29,7 +31,13 @@ export class GateWaitTooLongError extends Error {
 interface WindowBudget {
   remaining: number;
   resetAt: number; // epoch ms
+  limit: number | undefined;
+  /** A window assumed after the last known one ended; any answer's headers replace it. */
+  assumed: boolean;
 }
+
+/** How long an assumed window lasts before another is assumed (Sentry's windows are ≥ 1 s). */
+const ASSUMED_WINDOW_MS = 1_000;
 
 export const RATE_LIMIT_HEADERS = {
   limit: "x-sentry-rate-limit-limit",
@@ -52,6 +60,10 @@ export class RequestGate {
   private readonly waiters: Array<() => void> = [];
   private readonly budgets = new Map<string, WindowBudget>();
   private readonly blocked = new Map<string, number>();
+  /** Keys that have answered at least once. */
+  private readonly learned = new Set<string>();
+  /** Per unlearned key, settles when its one probing request is done. */
+  private readonly probes = new Map<string, Promise<void>>();
 
   constructor(private readonly options: RequestGateOptions) {}
 
@@ -73,11 +85,26 @@ export class RequestGate {
         await this.options.sleep(until - now);
         continue;
       }
+      const probe = this.probes.get(key);
+      if (probe && !this.learned.has(key)) {
+        await probe;
+        continue;
+      }
       await this.takeSlot();
-      // The window may have been spent, or a 429 seen, while this call waited for a slot.
-      if (this.sendableAt(key) > this.options.now()) {
+      // The window may have been spent, a 429 seen, or another call become the probe, while
+      // this one waited for a slot.
+      if (this.sendableAt(key) > this.options.now() || (!this.learned.has(key) && this.probes.has(key))) {
         this.releaseSlot();
         continue;
+      }
+      let finishProbe: (() => void) | undefined;
+      if (!this.learned.has(key)) {
+        let settle!: () => void;
+        this.probes.set(key, new Promise<void>((resolve) => (settle = resolve)));
+        finishProbe = () => {
+          this.probes.delete(key);
+          settle();
+        };
       }
       this.spend(key);
       let released = false;
@@ -85,21 +112,24 @@ export class RequestGate {
         if (released) return;
         released = true;
         this.releaseSlot();
+        finishProbe?.();
       };
     }
   }
 
   /** Learns limits from an answer's headers (any status). */
   observe(key: string, headers: Headers): void {
+    this.learned.add(key);
     const concurrent = headerNumber(headers, RATE_LIMIT_HEADERS.concurrentLimit);
     this.limit = Math.max(1, Math.min(this.options.maxConcurrent, concurrent ?? this.options.maxConcurrent));
     const remaining = headerNumber(headers, RATE_LIMIT_HEADERS.remaining);
     const reset = headerNumber(headers, RATE_LIMIT_HEADERS.reset);
     if (remaining !== undefined && reset !== undefined) {
       const resetAt = reset * 1000;
+      const limit = headerNumber(headers, RATE_LIMIT_HEADERS.limit);
       const known = this.budgets.get(key);
-      if (!known || resetAt > known.resetAt) {
-        this.budgets.set(key, { remaining, resetAt });
+      if (!known || known.assumed || resetAt > known.resetAt) {
+        this.budgets.set(key, { remaining, resetAt, limit, assumed: false });
       } else if (resetAt === known.resetAt) {
         // Answers arrive out of order; the smaller count is the more recent truth.
         known.remaining = Math.min(known.remaining, remaining);
@@ -119,10 +149,16 @@ export class RequestGate {
     let until = this.blocked.get(key) ?? 0;
     if (until <= now) this.blocked.delete(key);
     const budget = this.budgets.get(key);
-    if (budget) {
-      if (budget.resetAt <= now) this.budgets.delete(key);
-      else if (budget.remaining <= 0) until = Math.max(until, budget.resetAt);
+    if (budget && budget.resetAt <= now) {
+      if (budget.limit === undefined) {
+        this.budgets.delete(key);
+      } else {
+        budget.remaining = budget.limit;
+        budget.resetAt = now + ASSUMED_WINDOW_MS;
+        budget.assumed = true;
+      }
     }
+    if (budget && budget.remaining <= 0 && budget.resetAt > now) until = Math.max(until, budget.resetAt);
     return until;
   }
 

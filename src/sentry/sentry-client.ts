@@ -140,6 +140,7 @@ const MAX_PAGES = 1_000;
 /** New issues after one deploy: more than this many pages means something else is going on. */
 const MAX_ISSUE_PAGES = 20;
 const MAX_BACKOFF_MS = 10_000;
+const RELATIVE_QUERY_SLACK_MINUTES = 5;
 const MAX_REDIRECTS = 3;
 
 type Query = Array<[string, string]>;
@@ -389,7 +390,8 @@ export class SentryClient {
       const filter =
         form === "absolute"
           ? `firstSeen:>=${new Date(since).toISOString().slice(0, 19)}Z`
-          : `firstSeen:-${Math.max(1, Math.ceil((this.now() - since) / 60_000) + 1)}m`;
+          : // Relative to Sentry's clock, not ours: a few minutes of slack absorb clock skew.
+            `firstSeen:-${Math.max(1, Math.ceil((this.now() - since) / 60_000) + RELATIVE_QUERY_SLACK_MINUTES)}m`;
       const params: Query = [
         ["project", String(query.projectId)],
         ["environment", query.environment],

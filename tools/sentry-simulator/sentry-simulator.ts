@@ -79,6 +79,8 @@ export interface RequestRecord {
   token?: string;
   /** Status answered; 0 for a dropped connection; undefined while in flight. */
   status?: number;
+  /** Headers of the answer (lower-case names), e.g. the `x-sentry-rate-limit-reset` a 429 carried. */
+  responseHeaders?: Record<string, string>;
 }
 
 export type RequestFilter = ((record: RequestRecord) => boolean) | { method?: string; pathIncludes?: string; status?: number; token?: string };
@@ -594,6 +596,7 @@ class Simulator implements SentrySimulator {
     let released = false;
     const releases: Array<() => void> = [];
     res.on("close", () => {
+      if (!res.writableFinished) record.status ??= 0; // the client hung up first
       if (released) return;
       released = true;
       this.inFlight -= 1;
@@ -657,8 +660,11 @@ class Simulator implements SentrySimulator {
   }
 
   private send(res: http.ServerResponse, record: RequestRecord, reply: Reply): void {
+    if (res.destroyed || res.writableEnded) {
+      record.status ??= 0;
+      return;
+    }
     record.status = reply.status;
-    if (res.destroyed || res.writableEnded) return;
     const headers: Record<string, string> = { ...reply.headers };
     let payload = "";
     if (reply.text !== undefined) {
@@ -669,6 +675,7 @@ class Simulator implements SentrySimulator {
       headers["content-type"] ??= reply.contentType ?? "application/json";
     }
     headers["content-length"] = String(Buffer.byteLength(payload));
+    record.responseHeaders = headers;
     res.writeHead(reply.status, headers);
     res.end(payload);
   }
