@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { keepExtendedQueriesTogether } from "./pglite-query-queue.js";
 
 export interface EmbeddedPostgres {
   /** A postgres:// URL the ordinary `pg` driver connects to, exactly as to a server. */
@@ -36,6 +37,8 @@ export async function startEmbeddedPostgres(options: {
     port: 0,
     maxConnections: options.maxConnections ?? 40,
   });
+  // Without this, concurrent parameterised queries from different connections interleave.
+  keepExtendedQueriesTogether(server);
   await server.start();
   const address = server.getServerConn(); // "127.0.0.1:<port>"
   return {
