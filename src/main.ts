@@ -18,7 +18,10 @@ import { projectEntities } from "./projects/project-entities.js";
 import { ProjectsService } from "./projects/projects-service.js";
 import { deployEntities } from "./deploys/deploy-entities.js";
 import { DeploysService } from "./deploys/deploys-service.js";
+import { attachLiveServer } from "./live/live-server.js";
+import { NotFoundError } from "./errors.js";
 import { createApp } from "./web/app.js";
+import { publicStatus } from "./web/sentry-routes.js";
 import { createSessions } from "./web/session.js";
 
 /**
@@ -148,11 +151,31 @@ export async function startAftershock(options: StartOptions): Promise<RunningAft
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
+  // socket.io (/live) on the same server: deploy and integration events pushed to the browser.
+  const live = attachLiveServer({
+    httpServer: server,
+    sessionMiddleware: sessions.middleware,
+    accounts: services.accounts,
+    events: services.events,
+    loadDeploy: (organizationId, deployId) =>
+      services.deploys.getDeploy(organizationId, deployId).catch((error) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      }),
+    loadIntegrationStatus: async (organizationId) => publicStatus(await services.sentry.status(organizationId)),
+    projectVisible: (organizationId, slug) => services.projects.findProjectBySlug(organizationId, slug),
+    logger,
+    // Instances share broadcasts through LISTEN/NOTIFY, which only a real server has (STACK.md).
+    pgPool: db.mode === "server" ? db.pool : undefined,
+    allowedOrigins: [new URL(config.publicUrl).origin],
+  });
 
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
       shuttingDown = true;
+      // Open websockets would hold server.close() forever: they go first.
+      await live.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -19,13 +19,14 @@ import { healthRoutes } from "./health-routes.js";
 import { helpers } from "./helpers/index.js";
 import { takeFlash } from "./request-context.js";
 import type { SentryConnectionService } from "../sentry/sentry-connection-service.js";
-import { sentryApiRoutes, sentryPageRoutes } from "./sentry-routes.js";
+import { publicStatus, sentryApiRoutes, sentryPageRoutes } from "./sentry-routes.js";
 import type { ProjectsService } from "../projects/projects-service.js";
 import { projectApiRoutes } from "./project-api-routes.js";
 import { projectPageRoutes } from "./project-routes.js";
 import type { DeploysService } from "../deploys/deploys-service.js";
 import { deployApiRoutes } from "./deploy-api-routes.js";
 import { deployPageRoutes } from "./deploy-page-routes.js";
+import { liveRoutes } from "./live-routes.js";
 import { SLEUTH_PATH_PREFIX, deployWebhookRoutes, sentryShapedDeployRoutes, sleuthPlainTextErrors } from "./deploy-webhook-routes.js";
 
 export interface WebDeps {
@@ -176,6 +177,8 @@ export function createApp(deps: WebDeps): Express {
   app.use(accountPageRoutes({ accounts: deps.accounts, loginLimit: deps.loginLimit ?? { windowMs: 15 * 60_000, limit: 20 } }));
   app.use(sentryPageRoutes({ sentry: deps.sentry, config }));
   app.use(projectPageRoutes({ projects: deps.projects }));
+  // Before the project page: it sets the Sentry banner's status for the card pages.
+  app.use(liveRoutes({ deploys: deps.deploys, integrationStatus: async (organizationId) => publicStatus(await deps.sentry.status(organizationId)) }));
   app.use(deployPageRoutes({ deploys: deps.deploys, publicUrl: config.publicUrl }));
 
   // 9. Nothing matched: 404 page; then the one error handler.
