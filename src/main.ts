@@ -18,6 +18,12 @@ import { projectEntities } from "./projects/project-entities.js";
 import { ProjectsService } from "./projects/projects-service.js";
 import { deployEntities } from "./deploys/deploy-entities.js";
 import { DeploysService } from "./deploys/deploys-service.js";
+import { DeployImpactsReader } from "./impact/deploy-impacts-reader.js";
+import { ImpactEngine, type ImpactSourceForImpact, type ProjectsPort } from "./impact/impact-engine.js";
+import { ImpactStore } from "./impact/impact-store.js";
+import { Scheduler } from "./impact/scheduler.js";
+import { SeriesStore } from "./impact/series-store.js";
+import type { ImpactSourceView } from "./projects/projects-service.js";
 import { attachLiveServer } from "./live/live-server.js";
 import { NotFoundError } from "./errors.js";
 import { createApp } from "./web/app.js";
@@ -38,6 +44,7 @@ export interface Services {
   events: DomainEvents;
   projects: ProjectsService;
   deploys: DeploysService;
+  impact: { engine: ImpactEngine; reader: DeployImpactsReader };
 }
 
 export interface ServiceOverrides {
@@ -75,13 +82,49 @@ export function createServices(deps: {
   const projects = new ProjectsService(db.dataSource, sentry);
   sentry.onDisconnect("Impact sources' Sentry mappings", (tx, organizationId) => projects.clearSentryMappings(tx, organizationId));
   // Impacts start as "no impact sources yet" (pending); the impact engine plugs its reader in.
-  const deploys = new DeploysService({ dataSource: db.dataSource, projects, events, secretKey: deps.secretKey, now: overrides.now });
+  // The impact engine reads projects through a port, so impact/ depends on the shape it needs only.
+  const toSource = (s: ImpactSourceView): ImpactSourceForImpact => ({
+    id: s.id,
+    name: s.name,
+    sentryProjectId: s.sentryProjectId,
+    sentryProjectSlug: s.sentryProjectSlug,
+    sentryEnvironment: s.sentryEnvironment,
+    sensitivity: s.sensitivity,
+    enabled: s.enabled,
+  });
+  const projectsPort: ProjectsPort = {
+    impactSourcesForDeploy: async (organizationId, projectId, environment) =>
+      (await projects.impactSourcesForDeploy(organizationId, projectId, environment)).map(toSource),
+    getImpactSource: (organizationId, id) =>
+      projects.getImpactSource(organizationId, id).then(toSource, (error) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      }),
+  };
+  const seriesStore = new SeriesStore(db.dataSource);
+  const impactStore = new ImpactStore(db.dataSource);
+  const impactReader = new DeployImpactsReader(impactStore, projectsPort);
+  const deploys = new DeploysService({ dataSource: db.dataSource, projects, events, secretKey: deps.secretKey, now: overrides.now, impacts: impactReader });
+  const engine = new ImpactEngine({
+    series: seriesStore,
+    impacts: impactStore,
+    deploys,
+    projects: projectsPort,
+    sentry,
+    events,
+    logger,
+    now: overrides.now,
+  });
+  // Disconnecting Sentry removes everything derived from it, in the connection's one transaction.
+  sentry.onDisconnect("Deploy impacts", (tx, organizationId) => impactStore.deleteForOrganization(tx, organizationId));
+  sentry.onDisconnect("Error series and new issues", (tx, organizationId) => seriesStore.deleteForOrganization(tx, organizationId));
   return {
     accounts: new AccountsService(db.dataSource),
     sentry,
     events,
     projects,
     deploys,
+    impact: { engine, reader: impactReader },
   };
 }
 
@@ -92,6 +135,8 @@ export interface StartOptions {
   logger?: Logger;
   loginLimit?: { windowMs: number; limit: number };
   overrides?: ServiceOverrides;
+  /** Run the periodic jobs (default true). Tests drive the engine's ticks themselves. */
+  scheduler?: boolean;
 }
 
 export interface RunningAftershock {
@@ -124,6 +169,29 @@ export async function startAftershock(options: StartOptions): Promise<RunningAft
     const { created } = await services.accounts.bootstrap(config.init);
     if (created) logger.info({ organization: config.init.orgName }, "bootstrap organization created");
   }
+
+  // Every periodic job, in one place.
+  const scheduler = new Scheduler(
+    [
+      { name: "impact-poll", schedule: config.pollCron, run: () => services.impact.engine.tick() },
+      { name: "sentry-token-refresh", schedule: "17 * * * *", run: () => services.sentry.refreshExpiringTokens() },
+      { name: "impact-prune", schedule: "23 3 * * *", run: () => services.impact.engine.prune() },
+    ],
+    { logger, metrics },
+  );
+  const runScheduler = options.scheduler !== false;
+  // A new deploy gets its pending impact rows at once, then (with the scheduler on) a poll right
+  // away, so a deploy registered with a past timestamp is judged from history without waiting.
+  const deployWork = new Set<Promise<void>>();
+  services.events.on("deploy.created", ({ organizationId, deployId }) => {
+    const work = services.impact.engine
+      .onDeployCreated(organizationId, deployId)
+      .then(() => (runScheduler ? scheduler.runNow("impact-poll") : undefined))
+      .catch((error) => logger.error({ err: error, deployId }, "starting the impact of a deploy failed"))
+      .finally(() => deployWork.delete(work));
+    deployWork.add(work);
+  });
+  if (runScheduler) scheduler.start();
 
   let shuttingDown = false;
   const sessions = createSessions({
@@ -174,6 +242,8 @@ export async function startAftershock(options: StartOptions): Promise<RunningAft
   const close = () => {
     closing ??= (async () => {
       shuttingDown = true;
+      await scheduler.stop();
+      await Promise.all(deployWork);
       // Open websockets would hold server.close() forever: they go first.
       await live.close();
       await new Promise<void>((resolve) => {

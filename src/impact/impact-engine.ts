@@ -5,7 +5,7 @@ import type { SentryClient } from "../sentry/sentry-client.js";
 import { SentryNotConnectedError } from "../sentry/sentry-directory.js";
 import { SentryError } from "../sentry/sentry-errors.js";
 import { settingsFor } from "./judge-settings.js";
-import { judgeDeploy, type Sensitivity, type Verdict } from "./judge.js";
+import { judgeDeploy, type BucketCount, type NewIssueSeen, type Sensitivity, type Verdict } from "./judge.js";
 import type { ImpactRow, ImpactStore } from "./impact-store.js";
 import type { SeriesRow, SeriesStore } from "./series-store.js";
 import { buildSparkline } from "./sparkline.js";
@@ -75,6 +75,16 @@ const ISSUES_POLL_INTERVAL_MS = 5 * 60_000;
 const RECONCILE_MS = 3 * 3600_000;
 /** Raw buckets are kept this long (DESIGN: bounded storage; finals keep their sparkline). */
 export const BUCKET_RETENTION_MS = 8 * 24 * 3600_000;
+
+interface SeriesData {
+  buckets: BucketCount[];
+  issues: NewIssueSeen[];
+  issuesPolledAt: number | null;
+  /** False for a source without a usable Sentry mapping: nothing will ever arrive. */
+  mapped: boolean;
+}
+
+const NO_DATA: SeriesData = { buckets: [], issues: [], issuesPolledAt: null, mapped: false };
 
 export interface TickReport {
   seriesPolled: number;
@@ -176,13 +186,14 @@ export class ImpactEngine {
         report.failures++;
         this.deps.logger.warn({ err: error, seriesId: series.id }, "polling a Sentry series failed");
       }
+      const data = await this.loadSeriesData(series.id, group.rows);
       for (const row of group.rows) {
-        if (await this.judge(row, series.id, sources.get(row.impactSourceId)!.sensitivity)) report.verdictsChanged++;
+        if (await this.judge(row, data, sources.get(row.impactSourceId)!.sensitivity)) report.verdictsChanged++;
       }
     }
     // Sources without a usable Sentry mapping still close: with no data the judge says no_data.
     for (const row of unmapped) {
-      if (await this.judge(row, null, sources.get(row.impactSourceId)?.sensitivity ?? "medium")) report.verdictsChanged++;
+      if (await this.judge(row, NO_DATA, sources.get(row.impactSourceId)?.sensitivity ?? "medium")) report.verdictsChanged++;
     }
     return report;
   }
@@ -233,17 +244,36 @@ export class ImpactEngine {
     return calls;
   }
 
+  /** Everything the open impacts of one series need, read once (not once per deploy). */
+  private async loadSeriesData(seriesId: string, rows: ImpactRow[]): Promise<SeriesData> {
+    const settings = settingsFor("medium");
+    const span = spanOf(rows.map((r) => {
+      const w = deployWindow(r.deployAt, settings, r.afterEndsAt);
+      return { start: w.baselineStart, end: w.afterEnd };
+    }))!;
+    return {
+      buckets: await this.deps.series.buckets(seriesId, span),
+      issues: await this.deps.series.issuesFirstSeenIn(seriesId, span),
+      issuesPolledAt: await this.deps.series.issuesPolledAt(seriesId),
+      mapped: true,
+    };
+  }
+
   /** Re-judges one impact from stored data; saves and announces it only when something changed. */
-  private async judge(row: ImpactRow, seriesId: string | null, sensitivity: Sensitivity): Promise<boolean> {
+  private async judge(row: ImpactRow, data: SeriesData, sensitivity: Sensitivity): Promise<boolean> {
     const now = this.now();
     const settings = settingsFor(sensitivity);
     const window = deployWindow(row.deployAt, settings, row.afterEndsAt);
-    const buckets = seriesId ? await this.deps.series.buckets(seriesId, { start: window.baselineStart, end: window.afterEnd }) : [];
-    const newIssues = seriesId ? await this.deps.series.issuesFirstSeenIn(seriesId, { start: row.deployAt, end: window.afterEnd }) : [];
+    const buckets = data.buckets.filter((b) => b.start >= window.baselineStart && b.start < window.afterEnd);
+    const firstSeenIn = (i: NewIssueSeen) => {
+      const t = Date.parse(i.firstSeen);
+      return t >= row.deployAt && t < window.afterEnd;
+    };
+    const newIssues = data.issues.filter(firstSeenIn);
     const verdict = judgeDeploy({ deployAt: row.deployAt, now, sensitivity, buckets, newIssues, afterEndsAt: row.afterEndsAt });
     const sparkline = buildSparkline(buckets, window.deployAt, window.afterEnd);
     // Final only once new issues were asked for after the window closed (or we gave up waiting).
-    const issuesCurrent = seriesId === null || (await this.issuesPolledAfter(seriesId, window.afterEnd)) || now >= window.finalAt + settings.giveUpMs;
+    const issuesCurrent = !data.mapped || (data.issuesPolledAt !== null && data.issuesPolledAt >= window.afterEnd) || now >= window.finalAt + settings.giveUpMs;
     const final = verdict.final && issuesCurrent;
     if (!this.changed(row, verdict, newIssues, final, sparkline)) return false;
     await this.deps.impacts.saveVerdict(row, verdict, newIssues, sparkline, final);
@@ -254,11 +284,6 @@ export class ImpactEngine {
       deployId: row.deployId,
     });
     return true;
-  }
-
-  private async issuesPolledAfter(seriesId: string, time: number): Promise<boolean> {
-    const series = await this.deps.series.issuesPolledAt(seriesId);
-    return series !== null && series >= time;
   }
 
   private changed(row: ImpactRow, v: Verdict, newIssues: unknown[], final: boolean, sparkline: unknown): boolean {

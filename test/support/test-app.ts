@@ -23,6 +23,8 @@ export async function startTestApp(
     logger: createLogger(config.logLevel),
     loginLimit: options.loginLimit ?? { windowMs: 60_000, limit: 1000 },
     overrides: options.overrides,
+    // Tests tick the impact engine themselves, on their own clock.
+    scheduler: false,
   });
 }
 
