@@ -145,12 +145,7 @@ describe("projects service", () => {
   });
 
   describe("races", () => {
-    it("when two admins add the same mapping at once, then exactly one is saved and the other gets the duplicate conflict", async function () {
-      // TODO: run on the embedded database too once the pglite-socket message queue is fixed: there,
-      // a query racing a failing transaction's ROLLBACK sometimes gets "unnamed prepared statement
-      // does not exist" (about 1 run in 4 of this test). The unique index is what this test checks,
-      // and a real server shows it.
-      if (!process.env.DATABASE_URL) this.skip();
+    it("when two admins add the same mapping at once, then exactly one is saved and the other gets the duplicate conflict", async () => {
       const { projects, principal, project, org } = await setup();
       const input = { sentryProject: "backend", sentryEnvironment: "production" };
       const results = await Promise.allSettled([
