@@ -21,14 +21,7 @@
   var SPARK_H = 40;
   var DEFAULT_BIN_MS = 5 * 60000;
   var EMPTY_SPAN_MS = 60 * 60000;
-  var HEALTH = {
-    pending: { text: "Pending", icon: "…" },
-    healthy: { text: "Healthy", icon: "✓" },
-    ailing: { text: "Ailing", icon: "!" },
-    unhealthy: { text: "Unhealthy", icon: "✕" },
-    improved: { text: "Improved", icon: "↓" },
-    no_data: { text: "No data", icon: "?" },
-  };
+  var HEALTH = { pending: "pending", healthy: "healthy", ailing: "ailing", unhealthy: "unhealthy", improved: "improved", no_data: "no data" };
   var SOURCES = { native: "API", sleuth: "Sleuth webhook", github: "GitHub", sentry: "sentry-cli" };
 
   var projectSlug = list.getAttribute("data-project");
@@ -173,11 +166,8 @@
 
   function badge(health) {
     var key = typeof health === "string" ? health : "";
-    var known = has(HEALTH, key) ? HEALTH[key] : null;
-    return el("span", { class: "badge badge-" + (known ? key : "pending"), "data-health": key }, [
-      el("span", { class: "badge-icon", "aria-hidden": "true" }, known ? known.icon : "?"),
-      " " + (known ? known.text : key || "unknown"),
-    ]);
+    var known = has(HEALTH, key);
+    return el("span", { class: "badge badge-" + (known ? key : "pending"), "data-health": key }, known ? HEALTH[key] : key || "unknown");
   }
 
   function clockTime(ms) {
