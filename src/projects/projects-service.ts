@@ -58,6 +58,20 @@ export type SentryChoices =
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SUGGESTIONS_SHOWN = 5;
+/** The settings page waits this long for Sentry's project list before saying Sentry is slow. */
+export const SENTRY_CHOICES_TIMEOUT_MS = 8_000;
+
+class SentryTooSlow extends Error {}
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SentryTooSlow()), ms);
+  });
+  // The late answer (or failure) is dropped; the connection service still records its outcome.
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 function projectView(p: ProjectEntity): ProjectView {
   return {
@@ -146,6 +160,7 @@ export class ProjectsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly sentry: SentryDirectory,
+    private readonly options: { sentryChoicesTimeoutMs?: number } = {},
   ) {}
 
   // ---- projects -------------------------------------------------------------------------------
@@ -319,10 +334,16 @@ export class ProjectsService {
   /** The Add impact form's Sentry projects and environment suggestions, or why there are none. */
   async sentryChoices(organizationId: string): Promise<SentryChoices> {
     try {
-      const projects = [...(await this.sentry.listProjects(organizationId))].sort((a, b) => a.slug.localeCompare(b.slug));
+      // A page must not hang on a slow Sentry (the client retries for a while): say so instead.
+      const listed = await within(this.sentry.listProjects(organizationId), this.options.sentryChoicesTimeoutMs ?? SENTRY_CHOICES_TIMEOUT_MS);
+      const projects = [...listed].sort((a, b) => a.slug.localeCompare(b.slug));
       const environments = [...new Set(projects.flatMap((p) => p.environments))].sort((a, b) => a.localeCompare(b));
       return { status: "connected", projects, environments };
     } catch (error) {
+      if (error instanceof SentryTooSlow) {
+        const seconds = Math.max(1, Math.round((this.options.sentryChoicesTimeoutMs ?? SENTRY_CHOICES_TIMEOUT_MS) / 1000));
+        return { status: "error", message: `Sentry did not list its projects within ${seconds} s; reload the page to try again.`, projects: [], environments: [] };
+      }
       const problem = sentryProblem(error);
       if (!problem) throw error;
       return { status: problem.status, message: problem.appError.message, projects: [], environments: [] };

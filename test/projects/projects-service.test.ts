@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import type { RunningAftershock } from "../../src/main.js";
-import type { ProjectView } from "../../src/projects/projects-service.js";
+import { ProjectsService, type ProjectView } from "../../src/projects/projects-service.js";
 import type { SentrySimulator } from "../../tools/sentry-simulator/index.js";
 import { seedOrganization, startTestApp } from "../support/test-app.js";
-import { connectSentry, startSentry } from "./fixtures.js";
+import { connectSentry, SENTRY_TOKEN, startSentry } from "./fixtures.js";
 
 async function refused(promise: Promise<unknown>): Promise<{ statusCode: number; code: string; message: string; details: unknown[] }> {
   try {
@@ -77,6 +77,39 @@ describe("projects service", () => {
       const remapped = await projects.updateImpactSource(principal, "checkout-api", a.id, { sentryProject: "backend", enabled: true });
       expect(remapped).to.include({ sentryProjectId: "4501", sentryProjectSlug: "backend", name: "backend · production" });
       expect((await projects.impactSourcesForDeploy(org, project.id, "production")).map((s) => s.id)).to.deep.equal([a.id]);
+    });
+  });
+
+  describe("Sentry choices for the Add impact form", () => {
+    it("when Sentry is connected, then its projects come sorted with the union of their environments", async () => {
+      const { projects, org } = await setup();
+      const choices = await projects.sentryChoices(org);
+      expect(choices.status).to.equal("connected");
+      expect(choices.projects.map((p) => p.slug)).to.deep.equal(["backend", "frontend", "worker"]);
+      expect(choices.environments).to.deep.equal(["preview", "production", "staging"]);
+    });
+
+    it("when Sentry answers too slowly, then the form says so instead of hanging the page", async () => {
+      const { org } = await setup();
+      const impatient = new ProjectsService(app.db.dataSource, app.services.sentry, { sentryChoicesTimeoutMs: 300 });
+      sentry!.injectFault({ kind: "slow", delayMs: 3000, pathIncludes: "/projects/", times: 5 });
+      const started = Date.now();
+      const choices = await impatient.sentryChoices(org);
+      expect(Date.now() - started).to.be.lessThan(2000);
+      expect(choices).to.deep.include({ status: "error", projects: [], environments: [] });
+      expect((choices as { message: string }).message).to.equal("Sentry did not list its projects within 1 s; reload the page to try again.");
+      sentry!.clearFaults();
+    });
+
+    it("when the token was revoked in Sentry, then the form asks for a reconnect on the Integrations page", async () => {
+      const { projects, org } = await setup();
+      sentry!.revokeToken(SENTRY_TOKEN);
+      const choices = await projects.sentryChoices(org);
+      expect(choices.status).to.equal("needs_reconnect");
+      expect((choices as { message: string }).message).to.contain("(/integrations)");
+      // From then on the connection itself says it needs a reconnect, without asking Sentry.
+      const again = await projects.sentryChoices(org);
+      expect(again.status).to.equal("needs_reconnect");
     });
   });
 

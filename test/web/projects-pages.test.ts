@@ -372,6 +372,27 @@ describe("projects pages", () => {
       expect((await agent.get(editUrl)).status).to.equal(404);
     });
 
+    it("when Sentry was disconnected, then sources show as unmapped and can still be edited without a Sentry project", async () => {
+      const { agent, settings, organization } = await connectedSetup();
+      await post(agent, settings, `${settings}/impact-sources`, { sentryProject: "backend", sentryEnvironment: "production" });
+      const id = cheerio.load((await agent.get(settings)).text)("tr[data-source-id]").attr("data-source-id")!;
+      await app.services.sentry.disconnect(organization.id);
+      let $ = cheerio.load((await agent.get(settings)).text);
+      expect($(`tr[data-source-id=${id}] [data-col=sentry-project]`).text()).to.contain("unmapped");
+      expect($("#add-impact [data-testid=sentry-not-connected]")).to.have.length(1);
+
+      const editUrl = `${settings}/impact-sources/${id}/edit`;
+      const edit = cheerio.load((await agent.get(editUrl)).text);
+      expect(edit("[data-testid=sentry-not-connected] a[href='/integrations']")).to.have.length(1);
+      expect(edit("select[name=sentryProject]")).to.have.length(0);
+      expect(edit("input[name=sentryEnvironment]").val()).to.equal("production");
+      const saved = await post(agent, editUrl, `${settings}/impact-sources/${id}`, { sentryEnvironment: "production", sensitivity: "low", name: "Kept" });
+      expect(saved.status).to.equal(303);
+      $ = cheerio.load((await agent.get(settings)).text);
+      expect($(`tr[data-source-id=${id}] [data-col=name]`).text()).to.equal("Kept");
+      expect($(`tr[data-source-id=${id}] [data-col=sensitivity]`).text()).to.equal("low");
+    });
+
     it("when an environment is the only one a source applies to, then removing it is refused with a message, and nothing changes", async () => {
       const { agent, settings, principal } = await connectedSetup();
       await post(agent, settings, `${settings}/impact-sources`, { sentryProject: "backend", sentryEnvironment: "staging", environments: ["staging"] });
