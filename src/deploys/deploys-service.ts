@@ -382,6 +382,7 @@ export class DeploysService {
     filter: { projectId?: string; environment?: string | null; cursor?: string | null; limit?: number },
   ): Promise<DeployPage<DeployRecord>> {
     const limit = Math.min(Math.max(Math.trunc(filter.limit ?? PAGE_SIZE_DEFAULT), 1), PAGE_SIZE_MAX);
+    if (filter.projectId !== undefined && !isUuid(filter.projectId)) return { deploys: [], nextCursor: null };
     const where = [`organization_id = $1`];
     const params: unknown[] = [organizationId];
     if (filter.projectId) {

@@ -8,8 +8,9 @@ import { principalOf } from "./request-context.js";
 export function queryText(req: Request, name: string, max = 500): string | null {
   const value = req.query[name];
   if (value === undefined || value === "") return null;
-  if (typeof value !== "string" || value.length > max) {
-    throw new ValidationError(`Query parameter ${name} must be given once, as text of at most ${max} characters.`, [
+  // eslint-disable-next-line no-control-regex
+  if (typeof value !== "string" || value.length > max || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new ValidationError(`Query parameter ${name} must be given once, as text of at most ${max} characters without control characters.`, [
       { field: name, message: "Give it once, as text." },
     ]);
   }

@@ -173,6 +173,10 @@ describe("deploys API", () => {
       expect(notUuid.status).to.equal(404);
       const nulPath = await api.get("/api/v1/projects/%00/deploys").set("Authorization", `Bearer ${token}`);
       expect(nulPath.status).to.equal(404);
+      const nulQuery = await api.get("/api/v1/projects/checkout/deploys?environment=%00").set("Authorization", `Bearer ${token}`);
+      expect(nulQuery.status).to.equal(400);
+      const twice = await api.get("/api/v1/projects/checkout/deploys?environment=a&environment=b").set("Authorization", `Bearer ${token}`);
+      expect(twice.status).to.equal(400);
       expect(await deployRowCount(app)).to.equal(0);
     });
   });

@@ -263,6 +263,48 @@ describe("deploy webhooks", () => {
     });
   });
 
+  it("when odd and malformed requests hit every way in, then none gets a 5xx", async () => {
+    app = await startTestApp();
+    const { api, token, principal } = await seedDeployProject(app);
+    const { secret } = await app.services.deploys.rotateGithubSecret(principal, "checkout");
+    const odd: unknown[] = [
+      null, 42, "text", [], [1, 2], {}, { project: {}, environment: [], version: { a: 1 } },
+      { project: "checkout", environment: "production", version: "\u0000" },
+      { project: "checkout", environment: "production\u0000", sha: "a" },
+      { project: "checkout", environment: "production", version: "1", tags: "a,b", links: ["x"] },
+      { project: "checkout", environment: "production", version: "1", links: { "\u0000": "https://x" } },
+      { project: "checkout", environment: "production", version: "1", timestamp: 1714566600 },
+      { sha: ["a"], environment: { x: 1 }, date: [], tags: { a: 1 }, links: 5, email: {} },
+      { environment: "production", projects: "checkout" },
+      { environment: "production", projects: [{}, null] },
+      { environment: "production", dateFinished: "9999-12-31T23:59:59Z" },
+      { deployment_status: "success", deployment: [] },
+      { deployment_status: { state: "success" }, deployment: { id: {}, sha: null } },
+      { deployment_status: { state: "success", environment: "production" }, deployment: { id: 1, sha: "x".repeat(300) } },
+    ];
+    const auth = { Authorization: `Bearer ${token}` };
+    for (const body of odd) {
+      const raw = JSON.stringify(body);
+      const answers = await Promise.all([
+        api.post("/api/v1/deploys").set(auth).set("Content-Type", "application/json").send(raw),
+        api.post(SLEUTH).set(auth).set("Content-Type", "application/json").send(raw),
+        api.post(SENTRY("1.0")).set(auth).set("Content-Type", "application/json").send(raw),
+        api
+          .post(GITHUB)
+          .set("X-GitHub-Event", "deployment_status")
+          .set("Content-Type", "application/json")
+          .set("X-Hub-Signature-256", signGithubPayload(secret, raw))
+          .send(raw),
+      ]);
+      // Some of these are fine for the lenient shapes (Sentry and Sleuth ignore unknown fields).
+      for (const answer of answers) expect(answer.status, `${answer.req.path} ${raw}`).to.be.below(500);
+    }
+    for (const path of ["/api/0/organizations/acme/releases/%00/deploys/", SENTRY("x".repeat(300)), "/api/1/deployments/acme/%00/register_deploy", "/api/1/deployments/%E0%A4%A/x/register_deploy"]) {
+      const res = await api.post(path).set(auth).send({ environment: "production", sha: "a" });
+      expect(res.status, path).to.be.within(400, 499);
+    }
+  });
+
   it("when the same deploy is posted by each of the four shapes, then it shows up once on the project page", async () => {
     app = await startTestApp();
     const { api, token, principal, organization } = await seedDeployProject(app);
