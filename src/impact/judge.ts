@@ -15,8 +15,12 @@
  *   divided by φ before the test (quasi-Poisson): a burst of hundreds of errors in a minute then
  *   weighs as a few independent events, as bursts in the baseline showed it should. φ depends on
  *   the baseline only, so more errors after the deploy can never make the verdict better.
+ * - Lone burst: in the regression tests, the busiest minute of the tested after-window counts for
+ *   at most the busiest baseline minute (`forgiveLoneBurst`; why in judge-settings.ts). φ cannot
+ *   help when the baseline happened to be calm; one burst in the after-window is forgiven, two are
+ *   not. The improvement test uses the raw counts (a burst after never helps a deploy look better).
  * - Checkpoints: the after-data so far is tested at 5, 15, 30 and 60 minutes. A checkpoint is
- *   reached once `now` is past it and every after-bucket up to it is known, or, when some stay
+ *   reached once `now` is at or past it and every after-bucket up to it is known, or, when some stay
  *   missing, `giveUpMs` after it (then with the known minutes only). With a cut window the
  *   checkpoints past the cut are replaced by one at the cut, which inherits their share of α.
  * - At each reached checkpoint, with that checkpoint's share of α (weighted Bonferroni):
@@ -38,9 +42,13 @@
  *
  * The numbers in the verdict (counts, ratio, interval, p-value, excess) all come from the window
  * of the checkpoint the health rests on: the latest checkpoint with the worst health, or the longest
- * reached window when nothing was found. Before the first checkpoint they describe the data so far
- * (no p-value). Non-finite numbers are reported as `null` (JSON has no Infinity): a ratio with no
- * baseline errors, an interval whose upper bound is unbounded.
+ * reached window when nothing was found. Counts, ratio and excess are as Sentry reported them; the
+ * p-value and the interval are those of the test the health rests on (counts ÷ φ, and for the rise
+ * tests the lone burst forgiven). `pValue` is the ρ0 = 1 test in the health's direction: P[rise]
+ * for healthy/ailing/unhealthy, P[drop] for improved. Before the first checkpoint the numbers
+ * describe the data so far (no p-value, no interval). Non-finite numbers are reported as `null`
+ * (JSON has no Infinity): a ratio with no baseline errors, an interval whose upper bound is
+ * unbounded.
  */
 import { settingsFor, type JudgeSettings } from "./judge-settings.js";
 import {
@@ -103,22 +111,24 @@ function indexBuckets(buckets: readonly BucketCount[], bucketMs: number): Series
   return series;
 }
 
-/** Count and number of known buckets in [from, to). */
+/** Count, number of known buckets, and the busiest known bucket in [from, to). */
 function tally(series: Series, from: number, to: number, bucketMs: number) {
   let count = 0;
   let buckets = 0;
+  let busiest = 0;
   for (let t = from; t < to; t += bucketMs) {
     const c = series.get(t);
     if (c !== undefined) {
       count += c;
       buckets += 1;
+      busiest = Math.max(busiest, c);
     }
   }
-  return { count, buckets, total: Math.max(0, Math.round((to - from) / bucketMs)) };
+  return { count, buckets, busiest, total: Math.max(0, Math.round((to - from) / bucketMs)) };
 }
 
 /** φ = max(1, sample variance ÷ mean) of the complete dispersion buckets of [from, to). */
-export function dispersionOf(
+function dispersionOf(
   series: Series,
   from: number,
   to: number,
@@ -145,7 +155,7 @@ function finiteOrNull(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
-/** "0.42", "3.1", "12", "0.0042": two significant digits below 10, whole numbers above. */
+/** Errors per minute: "12", "3.1", "0.4", "0.042". */
 function fmtRate(x: number): string {
   if (x === 0) return "0";
   if (x >= 10) return x.toFixed(0);
@@ -153,8 +163,11 @@ function fmtRate(x: number): string {
   return x.toPrecision(2);
 }
 
+/** "12", "7.8", "0.25", "0": two significant digits, whole numbers from 10 up. */
 function fmtRatio(x: number): string {
-  return x >= 10 ? x.toFixed(0) : x.toFixed(x >= 0.1 ? 1 : 2);
+  if (x === 0) return "0";
+  if (x >= 10) return x.toFixed(0);
+  return x >= 1 ? x.toFixed(1) : x.toPrecision(2);
 }
 
 function fmtP(p: number): string {
@@ -173,8 +186,13 @@ interface Look {
   minutes: number;
   health: JudgedHealth;
   after: { count: number; minutes: number };
+  /** the busiest after-minute's count, when forgiving it as a lone burst changed the health */
+  burst: number | null;
   ratio: number;
-  interval: [number, number];
+  /** the after sample of the regression tests: ÷ φ, lone burst forgiven */
+  tested: RateSample;
+  /** the after sample of the improvement test: ÷ φ, nothing forgiven */
+  raw: RateSample;
   p1: number;
   excess: number;
   improved: boolean;
@@ -197,6 +215,9 @@ function checkpointsFor(settings: JudgeSettings, windowMinutes: number) {
 }
 
 export function judgeDeploy(input: JudgeInput): Verdict {
+  if (!Number.isFinite(input.deployAt) || !Number.isFinite(input.now)) {
+    throw new RangeError(`deployAt and now must be finite epoch ms, got ${input.deployAt}, ${input.now}`);
+  }
   const settings = settingsFor(input.sensitivity);
   const { bucketMs } = settings;
   const { now } = input;
@@ -227,27 +248,44 @@ export function judgeDeploy(input: JudgeInput): Verdict {
     if (!reached) break;
     if (part.buckets === 0 || base.buckets === 0) continue; // nothing to compare at this look
     const after = { count: part.count, minutes: (part.buckets * bucketMs) / MINUTE };
-    const afterSample: RateSample = { count: after.count / phi, time: after.minutes };
-    // The excess is compared after rounding, so that the card never shows "+3.0 errors" under a
-    // rule "excess ≥ 3" that was not met.
-    const excess = round1(after.count - (base.count / baseline.minutes) * after.minutes);
-    const p1 = rateRiseP(afterSample, beforeSample, 1);
-    const pAiling =
-      settings.ailing.rho0 === 1 ? p1 : rateRiseP(afterSample, beforeSample, settings.ailing.rho0);
-    const pUnhealthy = rateRiseP(afterSample, beforeSample, settings.unhealthy.rho0);
-    let health: JudgedHealth = "healthy";
-    if (pUnhealthy < settings.unhealthy.alpha * cp.weight && excess >= settings.unhealthy.minExcess) {
-      health = "unhealthy";
-    } else if (pAiling < settings.ailing.alpha * cp.weight && excess >= settings.ailing.minExcess) {
-      health = "ailing";
-    }
-    const pDrop = rateDropP(afterSample, beforeSample, settings.improved.rho0);
+    const expected = (base.count / baseline.minutes) * after.minutes;
+    // The regression tests forgive one burst: the busiest after-minute counts for at most the
+    // busiest baseline minute. Σc − max(0, max c − m) never decreases when any c grows.
+    const forgiven = settings.forgiveLoneBurst ? Math.max(0, part.busiest - base.busiest) : 0;
+    const level = (tested: number) => {
+      const sample: RateSample = { count: tested / phi, time: after.minutes };
+      // Excesses are compared after rounding, so that the card never shows "+3.0 errors" under a
+      // rule "excess ≥ 3" that was not met.
+      const testedExcess = round1(tested - expected);
+      const p1 = rateRiseP(sample, beforeSample, 1);
+      const { ailing, unhealthy } = settings;
+      const pAiling = ailing.rho0 === 1 ? p1 : rateRiseP(sample, beforeSample, ailing.rho0);
+      const pUnhealthy = rateRiseP(sample, beforeSample, unhealthy.rho0);
+      let health: JudgedHealth = "healthy";
+      if (pUnhealthy < unhealthy.alpha * cp.weight && testedExcess >= unhealthy.minExcess) {
+        health = "unhealthy";
+      } else if (pAiling < ailing.alpha * cp.weight && testedExcess >= ailing.minExcess) {
+        health = "ailing";
+      }
+      return { health, p1, sample };
+    };
+    const { health, p1, sample: afterSample } = level(after.count - forgiven);
+    // Said in the explanation only when forgiving the burst changed the health.
+    const burstForgiven = forgiven > 0 && level(after.count).health !== health;
+    const excess = round1(after.count - expected);
+    const rawSample: RateSample = { count: after.count / phi, time: after.minutes };
+    const pDrop = rateDropP(rawSample, beforeSample, settings.improved.rho0);
     looks.push({
       minutes: cp.minutes,
       health,
       after,
-      ratio: rateRatio({ count: after.count, time: after.minutes }, { count: base.count, time: baseline.minutes }),
-      interval: rateRatioInterval(afterSample, beforeSample, settings.intervalConfidence),
+      burst: burstForgiven ? part.busiest : null,
+      ratio: rateRatio(
+        { count: after.count, time: after.minutes },
+        { count: base.count, time: baseline.minutes },
+      ),
+      tested: afterSample,
+      raw: rawSample,
       p1,
       excess,
       improved: pDrop < settings.improved.alpha && -excess >= settings.improved.minDrop,
@@ -269,7 +307,10 @@ export function judgeDeploy(input: JudgeInput): Verdict {
     const ratio =
       after.minutes > 0 && baseline.minutes > 0
         ? finiteOrNull(
-            rateRatio({ count: after.count, time: after.minutes }, { count: base.count, time: baseline.minutes }),
+            rateRatio(
+              { count: after.count, time: after.minutes },
+              { count: base.count, time: baseline.minutes },
+            ),
           )
         : null;
     const excess =
@@ -290,11 +331,23 @@ export function judgeDeploy(input: JudgeInput): Verdict {
         explanation = `no data: Sentry answered for no minute after the deploy${issuesText}`;
       }
     } else {
-      const first = checkpointsFor(settings, windowMinutes)[0];
-      const waiting = first
-        ? `waiting for the first ${first.minutes} min after the deploy`
-        : "waiting for data";
-      explanation = `pending: ${waiting} (${after.minutes} of ${whole.total} min known, ${after.count} errors)${issuesText}`;
+      // (An empty window is no_data as soon as its deploy minute starts, so only a clock before
+      // the deploy gets here without a checkpoint.)
+      const first = checkpointsFor(settings, windowMinutes)[0] ?? { minutes: 0 };
+      const firstEnd = win.deployAt + first.minutes * MINUTE;
+      let why: string;
+      if (first.minutes === 0) {
+        why = "waiting for the deploy time";
+      } else if (now < firstEnd) {
+        why = `waiting for the first ${first.minutes} min after the deploy`;
+      } else if (base.buckets === 0) {
+        why = "Sentry has answered for no minute of the baseline yet";
+      } else if (whole.buckets === 0) {
+        why = "Sentry has answered for no minute after the deploy yet";
+      } else {
+        why = `waiting for Sentry to answer for the first ${first.minutes} min`;
+      }
+      explanation = `pending: ${why} (${after.minutes} of ${whole.total} min known, ${after.count} errors)${issuesText}`;
     }
     return {
       ...common,
@@ -329,7 +382,12 @@ export function judgeDeploy(input: JudgeInput): Verdict {
 
   const before = { count: base.count, time: baseline.minutes };
   const ratio = finiteOrNull(restsOn.ratio);
-  const [lo, hi] = restsOn.interval;
+  // The p-value and the interval go with the test the health rests on: the rise tests (on the
+  // tested counts) or, for `improved`, the drop test (on the raw counts). `pValue` is the ρ0 = 1
+  // test in that direction, whatever ρ0 the decision itself used.
+  const sample = health === "improved" ? restsOn.raw : restsOn.tested;
+  const pValue = health === "improved" ? rateDropP(sample, beforeSample, 1) : restsOn.p1;
+  const [lo, hi] = rateRatioInterval(sample, beforeSample, settings.intervalConfidence);
   const ratioInterval: [number, number] | null =
     Number.isFinite(lo) && Number.isFinite(hi) ? [lo, hi] : null;
   const rateText = `errors ${fmtRate(before.count / before.time)}/min → ${fmtRate(
@@ -337,9 +395,13 @@ export function judgeDeploy(input: JudgeInput): Verdict {
   )}/min`;
   const ratioText = ratio === null ? "" : `, ×${fmtRatio(ratio)}`;
   const phiText = phi > 1 ? `, dispersion ${phi.toFixed(1)}` : "";
+  const burstText =
+    restsOn.burst !== null
+      ? `, a lone burst of ${restsOn.burst} errors in one minute counted as ${base.busiest}`
+      : "";
   const explanation =
-    `${health} at ${restsOn.minutes} min: ${rateText}${ratioText}, ${fmtP(restsOn.p1)}, ` +
-    `${fmtExcess(restsOn.excess)}${phiText}${issuesText}${lift}`;
+    `${health} at ${restsOn.minutes} min: ${rateText}${ratioText}, ${fmtP(pValue)}, ` +
+    `${fmtExcess(restsOn.excess)}${phiText}${burstText}${issuesText}${lift}`;
 
   return {
     ...common,
@@ -347,7 +409,7 @@ export function judgeDeploy(input: JudgeInput): Verdict {
     after: restsOn.after,
     ratio,
     ratioInterval,
-    pValue: restsOn.p1,
+    pValue,
     excess: restsOn.excess,
     checkpointMinutes: restsOn.minutes,
     explanation,
