@@ -24,7 +24,7 @@ import { ImpactStore } from "./impact/impact-store.js";
 import { Scheduler } from "./impact/scheduler.js";
 import { SeriesStore } from "./impact/series-store.js";
 import type { ImpactSourceView } from "./projects/projects-service.js";
-import { attachLiveServer } from "./live/live-server.js";
+import { attachLiveServer, type LiveServer } from "./live/live-server.js";
 import { NotFoundError } from "./errors.js";
 import { createApp } from "./web/app.js";
 import { publicStatus } from "./web/sentry-routes.js";
@@ -146,6 +146,8 @@ export interface RunningAftershock {
   readonly services: Services;
   readonly db: Database;
   readonly metrics: Metrics;
+  /** The socket.io server (/live); tests reach its sockets through it. */
+  readonly live: LiveServer;
   /** Graceful: stop taking requests, let in-flight ones finish, stop jobs, close the database if we opened it. */
   close(): Promise<void>;
 }
@@ -255,7 +257,7 @@ export async function startAftershock(options: StartOptions): Promise<RunningAft
     })();
     return closing;
   };
-  return { app, server, url, services, db, metrics, close };
+  return { app, server, url, services, db, metrics, live, close };
 }
 
 async function runFromCommandLine(): Promise<void> {
