@@ -75,7 +75,7 @@ export interface JudgeSettings {
  * advance. Since the looks share most of their data the bound is conservative; the price is small.
  * The weights grow with time because a later look has more data and so more power per unit of α,
  * while a regression big enough to matter in the first 5 minutes has a p-value far below 0.1 × α
- * anyway (×10 on 1/min gives p ≈ 1e-20 at 5 min).
+ * anyway (×10 on 1/min gives p ≈ 1e-22 at 5 min).
  */
 const MEDIUM: JudgeSettings = {
   sensitivity: "medium",
@@ -101,9 +101,9 @@ const MEDIUM: JudgeSettings = {
   // Why, on top of φ: φ only knows the bursts the baseline happened to contain. A service with a
   // retry loop that fires every few hours often has a calm 6 h baseline (φ ≈ 1), and then one burst
   // of hundreds in the hour after any deploy reads as a ×5 "regression" at p ≈ 0. In the seeded
-  // simulation (1/min plus one-minute bursts of 100–500 about every 3 h) the plain quasi-Poisson
-  // test called about 8.6 % of unchanged deploys ailing or unhealthy (DESIGN.md's own warning:
-  // "one retry loop can log hundreds in a minute"); forgiving one burst brings that to about 3 %.
+  // simulation (1/min plus one-minute bursts of 100–500 about every 3 h, 5000 unchanged deploys)
+  // the plain quasi-Poisson test called 8.9 % of them ailing or unhealthy (DESIGN.md's own warning:
+  // "one retry loop can log hundreds in a minute"); forgiving one burst brings that to 3.2 %.
   // Only one minute is trimmed, and only down to what the baseline already showed, so a sustained
   // rise or repeated bursts still count in full; the rule is monotone (more errors after never
   // lower the tested count). A lone burst is news, not yet a regression, like a lone event of a
