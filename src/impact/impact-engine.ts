@@ -273,7 +273,7 @@ export class ImpactEngine {
     const verdict = judgeDeploy({ deployAt: row.deployAt, now, sensitivity, buckets, newIssues, afterEndsAt: row.afterEndsAt });
     const sparkline = buildSparkline(buckets, window.deployAt, window.afterEnd);
     // Final only once new issues were asked for after the window closed (or we gave up waiting).
-    const issuesCurrent = !data.mapped || (data.issuesPolledAt !== null && data.issuesPolledAt >= window.afterEnd) || now >= window.finalAt + settings.giveUpMs;
+    const issuesCurrent = !data.mapped || (data.issuesPolledAt !== null && data.issuesPolledAt >= window.afterEnd) || now >= window.afterEnd + settings.giveUpMs;
     const final = verdict.final && issuesCurrent;
     if (!this.changed(row, verdict, newIssues, final, sparkline)) return false;
     await this.deps.impacts.saveVerdict(row, verdict, newIssues, sparkline, final);

@@ -120,14 +120,18 @@ describe("impact engine (against the Sentry simulator)", function () {
   });
 });
 
-describe("judge over simulator streams (seeded runs)", () => {
+describe("judge over simulator streams (seeded runs)", function () {
+  this.timeout(60_000);
+  // 1,000 seeded runs, held to the issue's rate (95 of 100, 90 of 100): one fixed set of 100 seeds
+  // is too small a sample to tell a 3 % false-alarm rate from a 6 % one.
+  const RUNS = 1000;
   /** Counts straight from the simulator's deterministic streams, judged by the pure judge. */
   async function healthyRuns(stream: (seed: number) => Parameters<Awaited<ReturnType<typeof startSentrySimulator>>["setErrorStream"]>[3]) {
     const sim = await startSentrySimulator({ now: () => T0 + 2 * HOUR });
     sim.addOrganization({ slug: "o" });
     let healthy = 0;
     try {
-      for (let seed = 0; seed < 100; seed++) {
+      for (let seed = 0; seed < RUNS; seed++) {
         sim.addProject("o", { slug: `p${seed}`, environments: ["production"] });
         sim.setErrorStream("o", `p${seed}`, "production", stream(seed));
         const buckets: BucketCount[] = [];
@@ -141,11 +145,11 @@ describe("judge over simulator streams (seeded runs)", () => {
     return healthy;
   }
 
-  it("when errors are flat noise, then healthy in at least 95 of 100 runs", async () => {
-    expect(await healthyRuns((seed) => ({ seed, baseRatePerMinute: 2 }))).to.be.at.least(95);
+  it("when errors are flat noise, then healthy in at least 95 % of seeded runs", async () => {
+    expect(await healthyRuns((seed) => ({ seed, baseRatePerMinute: 2 }))).to.be.at.least(0.95 * RUNS);
   });
 
-  it("when errors are bursty noise (rare spikes of hundreds), then healthy in at least 90 of 100 runs", async () => {
-    expect(await healthyRuns((seed) => ({ seed: `b${seed}`, baseRatePerMinute: 1, bursts: { perHour: 1 / 3, min: 100, max: 500 } }))).to.be.at.least(90);
+  it("when errors are bursty noise (rare spikes of hundreds), then healthy in at least 90 % of seeded runs", async () => {
+    expect(await healthyRuns((seed) => ({ seed: `b${seed}`, baseRatePerMinute: 1, bursts: { perHour: 1 / 3, min: 100, max: 500 } }))).to.be.at.least(0.9 * RUNS);
   });
 });
