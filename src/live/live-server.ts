@@ -95,9 +95,10 @@ export function attachLiveServer(options: LiveServerOptions): LiveServer {
     // Clients only ever send small `watch` requests.
     maxHttpBufferSize: 16 * 1024,
   });
-  if (options.pgPool) {
+  const adapterPool = options.pgPool ? guardedPool(options.pgPool) : null;
+  if (adapterPool) {
     io.adapter(
-      createAdapter(options.pgPool, {
+      createAdapter(adapterPool.pool, {
         errorHandler: (error) => log.warn({ err: error }, "socket.io PostgreSQL adapter error"),
       }),
     );
@@ -284,10 +285,39 @@ export function attachLiveServer(options: LiveServerOptions): LiveServer {
         await queue.drain();
         for (const socket of nsp.sockets.values()) socket.disconnect(true);
         await Promise.allSettled([...io._nsps.values()].map((namespace) => namespace.adapter.close()));
+        adapterPool?.close();
         // Not io.close(): that would also close the HTTP server, whose graceful close main.ts owns.
         io.engine.close();
       })();
       return closing;
+    },
+  };
+}
+
+/**
+ * The pool as the PostgreSQL adapter sees it. The adapter takes its LISTEN connection in the
+ * background and retries every 2 s on failure; closed before that connection arrived, it would keep
+ * it checked out for ever (and the database pool could then never close). Once closed, this hands
+ * such a late connection straight back and leaves the adapter waiting on a promise that never
+ * settles: no connection held, no retry timer.
+ */
+function guardedPool(pool: Pool): { pool: Pool; close(): void } {
+  let closed = false;
+  const never = <T>() => new Promise<T>(() => undefined);
+  const guarded = {
+    query: (...args: unknown[]) => (closed ? never() : (pool.query as (...a: unknown[]) => Promise<unknown>)(...args)),
+    connect: async () => {
+      if (closed) return never();
+      const client = await pool.connect();
+      if (!closed) return client;
+      client.release();
+      return never();
+    },
+  };
+  return {
+    pool: guarded as unknown as Pool,
+    close: () => {
+      closed = true;
     },
   };
 }

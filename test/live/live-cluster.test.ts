@@ -69,4 +69,18 @@ describe("live server across instances (PostgreSQL adapter)", function () {
     ]);
     expect(received.filter((r) => r.who === "b-on-second")).to.deep.equal([]);
   });
+
+  it("when an instance closes right after starting, then the adapter gives its connection back (the database pool can close)", async () => {
+    secondDb = await openDatabase({ databaseUrl: process.env.DATABASE_URL!, dataDir: null, entities: allEntities, poolSize: 4 });
+    const config = testConfig();
+    for (let i = 0; i < 3; i++) {
+      const app = await startAftershock({ config, db: secondDb, logger: createLogger(config.logLevel), scheduler: false });
+      await app.close();
+    }
+    // The adapter's LISTEN connection may arrive after close: it must be handed straight back.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(secondDb.pool.totalCount - secondDb.pool.idleCount).to.equal(0);
+    await secondDb.close();
+    secondDb = null;
+  });
 });
