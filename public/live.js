@@ -487,7 +487,9 @@
     return resyncing;
   }
 
-  var socket = window.io("/live", { withCredentials: true });
+  // WebSocket first: several instances behind a load balancer then need no sticky sessions; long
+  // polling stays as the fallback where a proxy blocks WebSockets.
+  var socket = window.io("/live", { withCredentials: true, transports: ["websocket", "polling"] });
   var everConnected = false;
 
   socket.on("connect", function () {
