@@ -255,11 +255,14 @@ export function attachLiveServer(options: LiveServerOptions): LiveServer {
   const queue = new KeyedQueue((error, key) => log.error({ err: error, key }, "live push failed"));
   const pushDeploy = (event: "deploy.created" | "deploy.impact") => (payload: { organizationId: string; projectId: string; deployId: string }) =>
     queue.run(`deploy:${payload.deployId}`, async () => {
+      const rooms = [projectRoom(payload.organizationId, payload.projectId), organizationDeploysRoom(payload.organizationId)];
+      // One process (no adapter) knows every watcher: with none, skip the database read. A tick
+      // that re-judges hundreds of deploys then costs nothing for projects nobody has open.
+      if (!adapterPool && rooms.every((room) => !nsp.adapter.rooms.get(room)?.size)) return;
       const deploy = await options.loadDeploy(payload.organizationId, payload.deployId);
       if (!deploy) return;
       nsp
-        .to(projectRoom(payload.organizationId, payload.projectId))
-        .to(organizationDeploysRoom(payload.organizationId))
+        .to(rooms)
         .emit(event === "deploy.created" ? LIVE_EVENTS.deployCreated : LIVE_EVENTS.deployImpact, deploy);
     });
   const unsubscribe = [

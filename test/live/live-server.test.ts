@@ -44,7 +44,7 @@ function watch(socket: Socket, payload: unknown): Promise<{ ok: boolean; error?:
   return socket.timeout(5000).emitWithAck("watch", payload);
 }
 
-async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
