@@ -400,25 +400,24 @@
   }
 
   function insertCard(deploy) {
-    var card = renderCard(deploy, Date.now());
     var at = Date.parse(deploy.timestamp);
     var cards = list.querySelectorAll("article.deploy-card");
-    var before = null;
+    var next = null;
     // Newest first: a deploy registered with a past time goes where its time puts it.
     for (var i = 0; i < cards.length; i++) {
       if (Date.parse(cards[i].getAttribute("data-timestamp")) <= at) {
-        before = cards[i];
+        next = cards[i];
         break;
       }
     }
-    if (!before && cards.length) {
-      // Older than every card shown: it belongs on a later page, unless the list is short.
-      if (cards.length >= 25) return;
-      before = cards[cards.length - 1].nextSibling;
-    }
+    // Older than every card of a full page: it belongs on a later page.
+    if (!next && cards.length >= 25) return;
+    var card = renderCard(deploy, Date.now());
     var empty = list.querySelector("[data-empty-state]");
     if (empty) empty.remove();
-    list.insertBefore(card, before || list.firstChild);
+    if (next) list.insertBefore(card, next);
+    else if (cards.length) cards[cards.length - 1].after(card);
+    else list.insertBefore(card, list.firstChild);
     card.classList.add("deploy-card-new");
     announce("New deploy " + shortSha(deploy.version) + " in " + deploy.environment + (organizationWide ? " of " + deploy.project : ""));
   }
