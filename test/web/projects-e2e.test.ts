@@ -1,14 +1,14 @@
 import { expect } from "chai";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { type Browser } from "playwright-core";
+import { launchChromium } from "../support/browser.js";
 import type { RunningAftershock } from "../../src/main.js";
 import { PROJECT_ROOT } from "../../src/paths.js";
 import type { SentrySimulator } from "../../tools/sentry-simulator/index.js";
 import { connectSentry, DEFAULT_SENTRY_PROJECTS, startSentry } from "../projects/fixtures.js";
 import { ADMIN, seedOrganization, startTestApp } from "../support/test-app.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const OUTPUT = path.join(PROJECT_ROOT, "test-output");
 
 describe("Add impact in a browser (headless Chromium)", function () {
@@ -18,11 +18,7 @@ describe("Add impact in a browser (headless Chromium)", function () {
   let browser: Browser;
 
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    });
+    browser = await launchChromium();
   });
   after(async () => browser?.close());
   afterEach(async () => {
