@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { DeployForImpact } from "../deploys/deploys-service.js";
 import type { DomainEvents } from "../domain-events.js";
 import type { Logger } from "../logger.js";
 import type { SentryClient } from "../sentry/sentry-client.js";
@@ -11,15 +12,8 @@ import type { SeriesRow, SeriesStore } from "./series-store.js";
 import { buildSparkline } from "./sparkline.js";
 import { deployWindow, mergeIntervals, planFetch, spanOf, type Interval } from "./window-plan.js";
 
-/** A deploy as the engine needs it (provided by deploys/ through main.ts). */
-export interface DeployForImpact {
-  id: string;
-  organizationId: string;
-  projectId: string;
-  projectSlug: string;
-  environment: string;
-  timestamp: number;
-}
+/** A deploy as the engine needs it: deploys/ owns the shape (impact/ may import deploys/, not the reverse). */
+export type { DeployForImpact };
 
 export interface ImpactSourceForImpact {
   id: string;
