@@ -15,7 +15,6 @@ export class CreateSentryConnections1763885100000 implements MigrationInterface 
         base_url text NOT NULL,
         -- Null while the person still has to pick which Sentry organization (several visible).
         sentry_organization text,
-        region_url text,
         access_token_sealed text NOT NULL,
         refresh_token_sealed text,
         token_last_four text NOT NULL,

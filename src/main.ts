@@ -81,7 +81,6 @@ export function createServices(deps: {
   // The Add impact dropdown reads the organization's Sentry through the connection (a SentryDirectory).
   const projects = new ProjectsService(db.dataSource, sentry);
   sentry.onDisconnect("Impact sources' Sentry mappings", (tx, organizationId) => projects.clearSentryMappings(tx, organizationId));
-  // Impacts start as "no impact sources yet" (pending); the impact engine plugs its reader in.
   // The impact engine reads projects through a port, so impact/ depends on the shape it needs only.
   const toSource = (s: ImpactSourceView): ImpactSourceForImpact => ({
     id: s.id,

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from "typeorm";
+import { affectedRows } from "../db/query-result.js";
 import type { Health, NewIssueSeen, Verdict } from "./judge.js";
 import type { SparklineBin } from "./sparkline.js";
 
@@ -176,8 +177,7 @@ export class ImpactStore {
 
   /** Sentry disconnect: impacts are derived from Sentry, so they go with it. */
   async deleteForOrganization(tx: EntityManager, organizationId: string): Promise<number> {
-    const result = await tx.query(`DELETE FROM deploy_impacts WHERE organization_id = $1`, [organizationId]);
-    return Array.isArray(result) && typeof result[1] === "number" ? result[1] : 0;
+    return affectedRows(await tx.query(`DELETE FROM deploy_impacts WHERE organization_id = $1`, [organizationId]));
   }
 }
 

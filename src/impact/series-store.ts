@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from "typeorm";
+import { affectedRows, returnedRows } from "../db/query-result.js";
 import type { BucketCount, NewIssueSeen } from "./judge.js";
 import type { Interval } from "./window-plan.js";
 
@@ -48,7 +49,7 @@ export class SeriesStore {
         RETURNING id`,
       [seriesId, owner, new Date(now + leaseMs), new Date(now), new Date(now - minIntervalMs)],
     );
-    return rowsOf(rows).length > 0;
+    return returnedRows(rows).length > 0;
   }
 
   async releaseLease(seriesId: string, owner: string, polledAt: number, outcome: { issuesPolled: boolean; error: string | null }): Promise<void> {
@@ -130,22 +131,11 @@ export class SeriesStore {
   async prune(olderThan: number): Promise<{ buckets: number; issues: number }> {
     const b = await this.dataSource.query(`DELETE FROM error_series_buckets WHERE bucket_start < $1`, [new Date(olderThan)]);
     const i = await this.dataSource.query(`DELETE FROM sentry_new_issues WHERE first_seen < $1`, [new Date(olderThan)]);
-    return { buckets: affected(b), issues: affected(i) };
+    return { buckets: affectedRows(b), issues: affectedRows(i) };
   }
 
   /** Sentry disconnect: every series of the organization, with its buckets and issues (cascade). */
   async deleteForOrganization(tx: EntityManager, organizationId: string): Promise<number> {
-    return affected(await tx.query(`DELETE FROM error_series WHERE organization_id = $1`, [organizationId]));
+    return affectedRows(await tx.query(`DELETE FROM error_series WHERE organization_id = $1`, [organizationId]));
   }
-}
-
-/** TypeORM's postgres driver answers DELETE/UPDATE … RETURNING as [rows, affectedCount]. */
-function rowsOf(result: unknown): unknown[] {
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === "number") return result[0];
-  return Array.isArray(result) ? result : [];
-}
-
-function affected(result: unknown): number {
-  if (Array.isArray(result) && result.length === 2 && typeof result[1] === "number") return result[1];
-  return 0;
 }

@@ -9,7 +9,6 @@ export class SentryConnectionEntity {
   @Column({ type: "text" }) method!: "token" | "oauth";
   @Column({ name: "base_url", type: "text" }) baseUrl!: string;
   @Column({ name: "sentry_organization", type: "text", nullable: true }) sentryOrganization!: string | null;
-  @Column({ name: "region_url", type: "text", nullable: true }) regionUrl!: string | null;
   @Column({ name: "access_token_sealed", type: "text" }) accessTokenSealed!: string;
   @Column({ name: "refresh_token_sealed", type: "text", nullable: true }) refreshTokenSealed!: string | null;
   @Column({ name: "token_last_four", type: "text" }) tokenLastFour!: string;

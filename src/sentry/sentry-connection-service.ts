@@ -7,10 +7,10 @@ import type { SentryDirectory, SentryProjectOption } from "./sentry-directory.js
 import { SentryNotConnectedError } from "./sentry-directory.js";
 import { SentryAuthError, SentryError, SentryUnavailableError } from "./sentry-errors.js";
 import type { SentryClient, SentryClientOptions } from "./sentry-client.js";
-import { sentryOAuthUrls } from "./sentry-client.js";
+import { normalizeSentryBaseUrl, SENTRY_SCOPES, sentryOAuthUrls } from "./sentry-client.js";
 
 /** The read-only scopes Aftershock needs; it never asks for a write scope. */
-export const REQUIRED_SCOPES = ["org:read", "project:read", "event:read"] as const;
+export const REQUIRED_SCOPES = SENTRY_SCOPES;
 /** Sentry failing this long in a row turns the connection from `connected` to `error`. */
 export const ERROR_AFTER_MS = 15 * 60_000;
 /** OAuth access tokens are refreshed this long before they expire (they live ~30 days). */
@@ -73,18 +73,16 @@ export interface SentryConnectionDeps {
   fetch?: typeof fetch;
 }
 
+/**
+ * The client's own normalisation (it keeps a path prefix, for a self-hosted Sentry served under
+ * one), with its complaint turned into a message for the form's address field.
+ */
 export function normalizeBaseUrl(input: string): string {
-  let url: URL;
   try {
-    url = new URL(input.trim());
+    return normalizeSentryBaseUrl(input);
   } catch {
-    throw new SentryConnectError("Enter the Sentry address as a URL, like https://sentry.io or https://sentry.example.com.", "baseUrl", 400);
+    throw new SentryConnectError("Enter the Sentry address as an http(s) URL, like https://sentry.io or https://sentry.example.com.", "baseUrl", 400);
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new SentryConnectError("The Sentry address must start with https:// (or http:// for a local Sentry).", "baseUrl", 400);
-  }
-  // People paste https://sentry.io/api/0/ or an organization page; the API root is the origin.
-  return url.origin;
 }
 
 function describe(error: unknown): string {
@@ -177,7 +175,6 @@ export class SentryConnectionService implements SentryDirectory {
       method: "token",
       baseUrl,
       sentryOrganization: chosen,
-      regionUrl: organizations.find((o) => o.slug === chosen)?.regionUrl ?? null,
       accessToken: token,
       refreshToken: null,
       expiresAt: null,
@@ -201,7 +198,6 @@ export class SentryConnectionService implements SentryDirectory {
       method: "oauth",
       baseUrl,
       sentryOrganization: chosen,
-      regionUrl: chosen ? (organizations[0]!.regionUrl ?? null) : null,
       accessToken: grant.accessToken,
       refreshToken: grant.refreshToken,
       expiresAt: grant.expiresAt,
@@ -352,7 +348,6 @@ export class SentryConnectionService implements SentryDirectory {
       method: "token" | "oauth";
       baseUrl: string;
       sentryOrganization: string | null;
-      regionUrl: string | null;
       accessToken: string;
       refreshToken: string | null;
       expiresAt: Date | null;
@@ -367,7 +362,6 @@ export class SentryConnectionService implements SentryDirectory {
         method: c.method,
         baseUrl: c.baseUrl,
         sentryOrganization: c.sentryOrganization,
-        regionUrl: c.regionUrl,
         accessTokenSealed: this.deps.secretBox.seal(c.accessToken),
         refreshTokenSealed: c.refreshToken ? this.deps.secretBox.seal(c.refreshToken) : null,
         tokenLastFour: c.accessToken.slice(-4),
