@@ -1,11 +1,15 @@
 import { expect } from "chai";
 import * as cheerio from "cheerio";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import supertest from "supertest";
 import { startSentrySimulator, type SentrySimulator } from "../../tools/sentry-simulator/index.js";
-import type { RunningAftershock } from "../../src/main.js";
-import { csrfFrom, seedOrganization, signedInAgent, startTestApp } from "../support/test-app.js";
+import { openDatabase } from "../../src/db/database.js";
+import { createLogger } from "../../src/logger.js";
+import { normalizeBaseUrl } from "../../src/sentry/sentry-connection-service.js";
+import { allEntities, startAftershock, type RunningAftershock } from "../../src/main.js";
+import { ADMIN, csrfFrom, seedOrganization, signedInAgent, startTestApp, testConfig } from "../support/test-app.js";
 
 const GOOD_TOKEN = "sntrys_good_token_abcd1234";
 const FAST_CLIENT = { timeoutMs: 2000, maxRetries: 1, retryBaseDelayMs: 10 };
@@ -45,7 +49,7 @@ describe("Sentry connection", () => {
     expect(projects.body).to.deep.equal([{ id: "101", slug: "backend", name: "backend", environments: ["production", "staging"] }]);
   });
 
-  it("when the token is stored, then it is encrypted: neither the table nor the database files contain it", async () => {
+  it("when the token is stored, then it is encrypted: the table holds only a sealed form and the last four characters", async () => {
     const { token } = await start();
     await supertest(app.server).put("/api/v1/integrations/sentry").set("Authorization", `Bearer ${token}`).send({ token: GOOD_TOKEN, organization: "acme-sentry" });
     const rows = await app.db.dataSource.query(`SELECT * FROM sentry_connections`);
@@ -53,9 +57,26 @@ describe("Sentry connection", () => {
     expect(JSON.stringify(rows)).not.to.contain(GOOD_TOKEN);
     expect(rows[0].access_token_sealed).to.match(/^v1\./);
     expect(rows[0].token_last_four).to.equal("1234");
-    // The embedded database keeps no files in tests (in memory); the server's data dir is not ours to read.
-    const dataDir = process.env.AFTERSHOCK_GREP_DIR;
-    if (dataDir) expect(grepDir(dataDir, GOOD_TOKEN)).to.equal(false);
+  });
+
+  it("when a token is saved in an embedded database on disk, then a grep of its files finds the token nowhere", async () => {
+    // Its own database in a fresh DATA_DIR (the shared test database lives in memory), so the files can be read.
+    const dataDir = mkdtempSync(path.join(tmpdir(), "aftershock-grep-"));
+    const db = await openDatabase({ databaseUrl: null, dataDir, entities: allEntities });
+    const config = testConfig({ SENTRY_URL: sim.url, DATA_DIR: dataDir });
+    const own = await startAftershock({ config, db, logger: createLogger("silent"), scheduler: false, overrides: { sentryClientOptions: FAST_CLIENT } });
+    try {
+      const { organization } = await seedOrganization(own);
+      await own.services.sentry.connectWithToken(organization.id, ADMIN.email, { token: GOOD_TOKEN, organization: "acme-sentry" });
+      expect((await own.services.sentry.status(organization.id)).status).to.equal("connected");
+      await db.dataSource.query("CHECKPOINT");
+    } finally {
+      await own.close();
+      await db.close();
+    }
+    expect(grepDir(dataDir, "sntrys_good_token")).to.equal(false);
+    // The search itself works: the organization's name is stored in clear on the same disk.
+    expect(grepDir(dataDir, "acme-sentry")).to.equal(true);
   });
 
   it("when the token is wrong, lacks a scope, or the base URL is not Sentry, then it is refused with a message saying what to fix", async () => {
@@ -88,6 +109,12 @@ describe("Sentry connection", () => {
     const empty = await put({ organization: "acme-sentry" });
     expect(empty.status).to.equal(400);
     expect((await api.get("/api/v1/integrations/sentry").set("Authorization", `Bearer ${token}`)).body.status).to.equal("not_connected");
+  });
+
+  it("when a Sentry address is pasted with /api/0/ or under a path prefix, then the API root keeps the prefix", () => {
+    expect(normalizeBaseUrl("https://sentry.io/api/0/")).to.equal("https://sentry.io");
+    expect(normalizeBaseUrl(" https://ops.example.com/sentry/ ")).to.equal("https://ops.example.com/sentry");
+    expect(() => normalizeBaseUrl("ftp://sentry.io")).to.throw(/http\(s\) URL/);
   });
 
   it("when a member token tries to connect, then 403", async () => {
@@ -142,7 +169,6 @@ describe("Sentry connection", () => {
 
   it("when Sentry keeps failing for 15 minutes, then the status turns to error, and back to connected after a success", async () => {
     let now = Date.now();
-    sim = sim; // same simulator
     app = await startTestApp({ env: { SENTRY_URL: sim.url }, overrides: { sentryClientOptions: FAST_CLIENT, now: () => now } });
     const { organization, token } = await seedOrganization(app);
     await supertest(app.server).put("/api/v1/integrations/sentry").set("Authorization", `Bearer ${token}`).send({ token: GOOD_TOKEN, organization: "acme-sentry" });
