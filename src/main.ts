@@ -181,13 +181,14 @@ export async function startAftershock(options: StartOptions): Promise<RunningAft
     { logger, metrics },
   );
   const runScheduler = options.scheduler !== false;
-  // A new deploy gets its pending impact rows at once, then (with the scheduler on) a poll right
-  // away, so a deploy registered with a past timestamp is judged from history without waiting.
+  // A new deploy gets its pending impact rows at once, then (with the scheduler on) a poll within a
+  // second, so a deploy registered with a past timestamp is judged from history without waiting for
+  // the cron; a burst of deploys shares that one poll.
   const deployWork = new Set<Promise<void>>();
   services.events.on("deploy.created", ({ organizationId, deployId }) => {
     const work = services.impact.engine
       .onDeployCreated(organizationId, deployId)
-      .then(() => (runScheduler ? scheduler.runNow("impact-poll") : undefined))
+      .then(() => (runScheduler ? scheduler.runSoon("impact-poll") : undefined))
       .catch((error) => logger.error({ err: error, deployId }, "starting the impact of a deploy failed"))
       .finally(() => deployWork.delete(work));
     deployWork.add(work);

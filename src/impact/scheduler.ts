@@ -17,6 +17,7 @@ export interface Job {
 export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
   private readonly running = new Map<string, Promise<void>>();
+  private readonly soon = new Map<string, NodeJS.Timeout>();
   private stopped = false;
 
   constructor(
@@ -58,8 +59,24 @@ export class Scheduler {
     return run;
   }
 
+  /**
+   * Asks for a run shortly, coalescing requests: a burst of deploys registered together causes one
+   * extra run after `delayMs`, not one per deploy.
+   */
+  runSoon(name: string, delayMs = 1000): void {
+    if (this.stopped || this.soon.has(name)) return;
+    const timer = setTimeout(() => {
+      this.soon.delete(name);
+      void this.runNow(name);
+    }, delayMs);
+    timer.unref();
+    this.soon.set(name, timer);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const timer of this.soon.values()) clearTimeout(timer);
+    this.soon.clear();
     for (const task of this.tasks) await task.stop();
     await Promise.all(this.running.values());
   }
