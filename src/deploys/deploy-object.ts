@@ -1,7 +1,8 @@
 import type { DeploySource } from "./deploy-entities.js";
+import type { DeployDetails } from "./deploy-request.js";
 
 /** A stored deploy as plain data (no ORM types leave src/deploys/). */
-export interface DeployRecord {
+export interface DeployRecord extends DeployDetails {
   id: string;
   organizationId: string;
   projectId: string;
@@ -9,14 +10,6 @@ export interface DeployRecord {
   version: string;
   /** When the deploy happened (finished); its impact is measured from here. */
   timestamp: Date;
-  startedAt: Date | null;
-  author: string | null;
-  name: string | null;
-  url: string | null;
-  tags: string[];
-  links: Record<string, string>;
-  source: DeploySource;
-  idempotencyKey: string | null;
   rollback: boolean;
   /** The rollback deploy that went back past this one, if any. */
   rolledBackBy: string | null;

@@ -6,7 +6,7 @@ import type { DeploySource } from "./deploy-entities.js";
  * (native, Sleuth, GitHub, Sentry) only translate their body into this and check form; whether the
  * project and environment exist, and whether the time is too far ahead, is the service's call.
  */
-export interface DeployRequest {
+export interface DeployRequest extends DeployDetails {
   /** Project slug in the caller's organization. */
   project: string;
   /** Null: the project's default environment (Sleuth lets CI leave it out). */
@@ -16,6 +16,10 @@ export interface DeployRequest {
   version: string;
   /** Null: now. */
   timestamp: Date | null;
+}
+
+/** What a deploy says about itself besides where and when, the same in a request and in a stored record. */
+export interface DeployDetails {
   startedAt: Date | null;
   author: string | null;
   name: string | null;
